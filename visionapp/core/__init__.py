@@ -1,0 +1,1 @@
+"""The Qt-free heart of visionapp: types, sources, the processor registry, the pipeline, drawing."""

@@ -1,0 +1,132 @@
+"""The one place that draws: boxes with labels and scores, landmarks, overlays and text.
+
+Processors never draw; they return Results, and :func:`annotate` renders them onto a copy of the
+frame. Overlays (edge maps, heat maps, similarity maps) are blended, shown instead of the frame,
+or put side by side, as each Result asks.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from visionapp.core.types import Detections, Landmarks, Result
+
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def color_for(label: str) -> tuple[int, int, int]:
+    """A stable, saturated BGR colour per label (the same label always gets the same colour)."""
+    hue = zlib.crc32(label.encode()) % 180
+    hsv = np.uint8([[[hue, 220, 255]]])
+    b, g, r = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
+    return int(b), int(g), int(r)
+
+
+def final_image(image: np.ndarray, results: Sequence[Result]) -> np.ndarray:
+    """The frame after every transform in the chain (the last Result that carries an image)."""
+    for result in reversed(results):
+        if result.image is not None:
+            return result.image
+    return image
+
+
+def _as_bgr(overlay: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
+    out = overlay if overlay.ndim == 3 else cv2.cvtColor(overlay, cv2.COLOR_GRAY2BGR)
+    if (out.shape[1], out.shape[0]) != wh:
+        out = cv2.resize(out, wh, interpolation=cv2.INTER_NEAREST)
+    return out
+
+
+def _blend(canvas: np.ndarray, overlay: np.ndarray) -> np.ndarray:
+    h, w = canvas.shape[:2]
+    if overlay.ndim == 2:
+        # A single-channel map (edges, gradient) glows green over the dimmed frame.
+        if overlay.shape != (h, w):
+            overlay = cv2.resize(overlay, (w, h), interpolation=cv2.INTER_NEAREST)
+        green = cv2.merge([np.zeros_like(overlay), overlay, np.zeros_like(overlay)])
+        return cv2.add(cv2.convertScaleAbs(canvas, alpha=0.6), green)
+    return cv2.addWeighted(canvas, 0.5, _as_bgr(overlay, (w, h)), 0.5, 0)
+
+
+def _label(canvas: np.ndarray, text: str, x: int, y: int, color, scale: float, thick: int) -> None:
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, thick)
+    y_top = max(0, y - th - base - 2)
+    cv2.rectangle(canvas, (x, y_top), (x + tw + 4, y_top + th + base + 2), color, cv2.FILLED)
+    cv2.putText(canvas, text, (x + 2, y_top + th + 1), FONT, scale, (0, 0, 0), thick, cv2.LINE_AA)
+
+
+def draw_detections(canvas: np.ndarray, dets: Detections, thick: int, scale: float) -> None:
+    for i in range(len(dets)):
+        x1, y1, x2, y2 = (int(round(v)) for v in dets.xyxy[i])
+        label = dets.labels[i]
+        color = color_for(label)
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), color, thick, cv2.LINE_AA)
+        text = label
+        if dets.track_id is not None and dets.track_id[i] >= 0:
+            text = f"#{int(dets.track_id[i])} {text}"
+        if dets.confidence[i] < 1.0:
+            text = f"{text} {dets.confidence[i]:.2f}"
+        _label(canvas, text, x1, y1, color, scale, max(1, thick - 1))
+
+
+def draw_landmarks(canvas: np.ndarray, marks: Landmarks, thick: int) -> None:
+    color = color_for(marks.label or "landmarks")
+    pts = np.round(marks.points_xy).astype(np.int32)
+    visible = (np.ones(len(pts), bool) if marks.visibility is None
+               else marks.visibility >= 0.5)
+    if marks.connections:
+        lines = [np.array([pts[a], pts[b]]) for a, b in marks.connections
+                 if a < len(pts) and b < len(pts) and visible[a] and visible[b]]
+        cv2.polylines(canvas, lines, False, color, max(1, thick - 1), cv2.LINE_AA)
+    radius = max(1, thick)
+    for (x, y), ok in zip(pts, visible, strict=True):
+        if ok:
+            cv2.circle(canvas, (int(x), int(y)), radius, (255, 255, 255), cv2.FILLED)
+
+
+def draw_text_block(canvas: np.ndarray, lines: Sequence[str], scale: float, thick: int) -> None:
+    """Lines of readout top-left on a translucent dark panel. Hershey fonts are ASCII-only."""
+    if not lines:
+        return
+    lines = [line.replace("→", "->").replace("×", "x").replace("—", "-").replace("≥", ">=")
+             for line in lines]
+    sizes = [cv2.getTextSize(line, FONT, scale, thick)[0] for line in lines]
+    line_h = max(h for _, h in sizes) + 8
+    width = max(w for w, _ in sizes) + 12
+    height = line_h * len(lines) + 6
+    h, w = canvas.shape[:2]
+    roi = canvas[0 : min(h, height), 0 : min(w, width)]
+    roi[:] = (roi * 0.35).astype(np.uint8)
+    for i, line in enumerate(lines):
+        cv2.putText(canvas, line, (6, (i + 1) * line_h), FONT, scale, (255, 255, 255), thick,
+                    cv2.LINE_AA)
+
+
+def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = True) -> np.ndarray:
+    """Draw ``results`` on a copy of the chain's final image; never modifies ``image``."""
+    base = final_image(image, results)
+    canvas = base.copy()
+    h, w = canvas.shape[:2]
+    thick = max(1, round(min(h, w) / 360))
+    scale = max(0.4, min(h, w) / 900)
+    beside: list[np.ndarray] = []
+    for result in results:
+        if result.overlay is None:
+            continue
+        if result.overlay_mode == "replace":
+            canvas = _as_bgr(result.overlay, (w, h)).copy()
+        elif result.overlay_mode == "blend":
+            canvas = _blend(canvas, result.overlay)
+        else:
+            beside.append(_as_bgr(result.overlay, (w, h)))
+    for result in results:
+        draw_detections(canvas, result.detections, thick, scale)
+        for marks in result.landmarks:
+            draw_landmarks(canvas, marks, thick)
+    if show_text:
+        draw_text_block(canvas, [line for r in results for line in r.text], scale, thick)
+    return np.hstack([canvas, *beside]) if beside else canvas

@@ -1,0 +1,81 @@
+"""Intersection over union and greedy non-maximum suppression, in plain vectorised NumPy.
+
+Written to be read by someone learning object detection:
+
+1. IoU of two boxes = area of their intersection / area of their union. Boxes are xyxy pixels;
+   a box with zero or negative width or height has area 0 and an IoU of 0 with everything.
+2. Greedy NMS: sort boxes by score, highest first. Keep the best box, drop every remaining box
+   whose IoU with it is *greater than* ``iou_threshold``, repeat with the best box left.
+3. Class-aware NMS only lets boxes of the same class suppress each other (done by running step 2
+   per class, then merging the kept boxes by score).
+
+Ties in score keep the earlier box first (a stable sort), the rule OpenCV and torchvision follow.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+
+def box_area(xyxy: ArrayLike) -> NDArray[np.float64]:
+    """Area of each (N, 4) xyxy box; degenerate boxes have area 0."""
+    b = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    return np.clip(b[:, 2] - b[:, 0], 0, None) * np.clip(b[:, 3] - b[:, 1], 0, None)
+
+
+def box_iou(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
+    """(N, M) IoU between every box of ``a`` (N, 4) and every box of ``b`` (M, 4), xyxy."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    # Corners of each pairwise intersection, broadcast to (N, M).
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    union = box_area(a)[:, None] + box_area(b)[None, :] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        iou = np.where(union > 0, inter / union, 0.0)
+    return iou
+
+
+def nms(
+    xyxy: ArrayLike,
+    scores: ArrayLike,
+    iou_threshold: float,
+    class_id: ArrayLike | None = None,
+) -> NDArray[np.int64]:
+    """Indices of the boxes greedy NMS keeps, highest score first.
+
+    With ``class_id`` given, only boxes of the same class suppress each other.
+    """
+    boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if class_id is not None:
+        classes = np.asarray(class_id).reshape(-1)
+        kept = [
+            np.flatnonzero(classes == c)[nms(boxes[classes == c], scores[classes == c],
+                                             iou_threshold)]
+            for c in np.unique(classes)
+        ]
+        merged = np.concatenate(kept) if kept else np.zeros(0, np.int64)
+        return merged[np.argsort(-scores[merged], kind="stable")].astype(np.int64)
+    order = np.argsort(-scores, kind="stable")
+    areas = box_area(boxes)
+    keep: list[int] = []
+    while order.size:
+        best = int(order[0])
+        keep.append(best)
+        rest = order[1:]
+        # IoU of the kept box against every remaining candidate, in one vectorised step.
+        x1 = np.maximum(boxes[best, 0], boxes[rest, 0])
+        y1 = np.maximum(boxes[best, 1], boxes[rest, 1])
+        x2 = np.minimum(boxes[best, 2], boxes[rest, 2])
+        y2 = np.minimum(boxes[best, 3], boxes[rest, 3])
+        inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+        union = areas[best] + areas[rest] - inter
+        with np.errstate(divide="ignore", invalid="ignore"):
+            iou = np.where(union > 0, inter / union, 0.0)
+        order = rest[iou <= iou_threshold]
+    return np.asarray(keep, dtype=np.int64)

@@ -1,0 +1,191 @@
+"""Driving processors over frames: one generator for every driver, plus the threaded batch path.
+
+:func:`run` is the generator both the CLI and the GUI worker drive. Sending it a new tuple of
+processors swaps the chain before the next frame (the GUI does this when a parameter changes).
+
+:func:`process_batch` overlaps the three stages of batch work on separate threads joined by
+bounded queues — decode (reader thread) → process (calling thread) → annotate + encode (writer
+thread) — so decoding the next frame and encoding the last one run while this one is processed.
+OpenCV releases the GIL inside its calls, so the stages really run on different cores.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from visionapp.core.annotate import annotate
+from visionapp.core.errors import ProcessorFailed
+from visionapp.core.stats import RollingStats
+from visionapp.core.types import Frame, Processor, Result
+
+Chain = tuple[Processor, ...]
+
+
+def apply_chain(frame: Frame, processors: Sequence[Processor]) -> tuple[Result, ...]:
+    """Run each processor on the frame as left by the transforms before it.
+
+    Each Result gets ``elapsed_ms``; a processor that raises becomes ProcessorFailed naming it.
+    """
+    results = []
+    current = frame
+    for processor in processors:
+        t0 = time.perf_counter()
+        try:
+            result = processor(current)
+        except ProcessorFailed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - reported with the processor's name
+            raise ProcessorFailed(getattr(processor, "name", type(processor).__name__),
+                                  exc) from exc
+        result = replace(result, elapsed_ms=(time.perf_counter() - t0) * 1000)
+        if result.image is not None:
+            current = current.with_image(result.image)
+        results.append(result)
+    return tuple(results)
+
+
+def run(frames: Iterable[Frame], processors: Chain
+        ) -> Generator[tuple[Frame, tuple[Result, ...]], Chain | None, None]:
+    """Yield ``(frame, results)`` per frame; ``send(new_chain)`` swaps the chain."""
+    for frame in frames:
+        replacement = yield frame, apply_chain(frame, processors)
+        if replacement is not None:
+            processors = replacement
+
+
+@dataclass
+class BatchReport:
+    frames: int = 0
+    seconds: float = 0.0
+    stats: RollingStats | None = None
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+_END = object()
+
+
+class _Stage(threading.Thread):
+    """A thread that records the first exception it meets instead of dying silently."""
+
+    def __init__(self, name: str, target: Callable[[], None], stop: threading.Event):
+        super().__init__(name=name, daemon=True)
+        self._body = target
+        self._abort = stop
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._body()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            self.error = exc
+            self._abort.set()
+
+
+def process_batch(
+    frames: Iterable[Frame],
+    processors: Chain,
+    write: Callable[[Frame, tuple[Result, ...], np.ndarray], None],
+    *,
+    queue_size: int = 8,
+    on_frame: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+    show_text: bool = True,
+) -> BatchReport:
+    """Decode, process and (annotate + ``write``) every frame on three overlapping threads.
+
+    Frames stay in order. ``write(frame, results, annotated_bgr)`` runs on the writer thread.
+    Stage timings (decode_ms, process_ms, write_ms and one key per processor) land in
+    ``report.stats``. An exception in any stage stops all three and is re-raised here.
+    """
+    stop = stop or threading.Event()
+    stats = RollingStats(window=100_000)
+    inbox: queue.Queue = queue.Queue(maxsize=queue_size)
+    outbox: queue.Queue = queue.Queue(maxsize=queue_size)
+
+    def put(q: queue.Queue, item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def reader() -> None:
+        iterator = iter(frames)
+        try:
+            while not stop.is_set():
+                t0 = time.perf_counter()
+                frame = next(iterator, None)
+                if frame is None:
+                    break
+                stats.add("decode_ms", (time.perf_counter() - t0) * 1000)
+                if not put(inbox, frame):
+                    break
+        finally:
+            put(inbox, _END)
+
+    def writer() -> None:
+        while True:
+            item = outbox.get()
+            if item is _END:
+                return
+            frame, results = item
+            t0 = time.perf_counter()
+            write(frame, results, annotate(frame.image, results, show_text=show_text))
+            stats.add("write_ms", (time.perf_counter() - t0) * 1000)
+
+    read_thread = _Stage("batch-reader", reader, stop)
+    write_thread = _Stage("batch-writer", writer, stop)
+    report = BatchReport(stats=stats)
+    t_start = time.perf_counter()
+    read_thread.start()
+    write_thread.start()
+    try:
+        while True:
+            try:
+                frame = inbox.get(timeout=0.1)
+            except queue.Empty:
+                if stop.is_set():
+                    break
+                continue
+            if frame is _END:
+                break
+            t0 = time.perf_counter()
+            results = apply_chain(frame, processors)
+            stats.add("process_ms", (time.perf_counter() - t0) * 1000)
+            for result in results:
+                stats.add(result.processor, result.elapsed_ms)
+            if not put(outbox, (frame, results)):
+                break
+            report.frames += 1
+            if on_frame is not None:
+                on_frame(report.frames)
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        # Let the writer drain what it has (the output stays complete up to the last frame).
+        while write_thread.is_alive():
+            try:
+                outbox.put(_END, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        write_thread.join()
+        stop.set()
+        read_thread.join(timeout=5)
+        report.seconds = time.perf_counter() - t_start
+    for stage in (read_thread, write_thread):
+        if stage.error is not None:
+            raise stage.error
+    return report

@@ -1,0 +1,129 @@
+"""Frozen value types passed between sources, processors, the annotator and the GUI.
+
+Layouts and units are in the names: ``xyxy`` is (x1, y1, x2, y2) in pixels, ``points_xy`` is
+(N, 2) pixels, ``timestamp_ms`` is milliseconds since the source started.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+OverlayMode = Literal["blend", "replace", "side_by_side"]
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One image from a source: H×W×3 uint8 BGR, its position and capture time."""
+
+    image: NDArray[np.uint8]
+    index: int
+    timestamp_ms: int
+    # time.perf_counter() when the frame was captured; frame age = now - captured_s.
+    captured_s: float = 0.0
+
+    @property
+    def resolution_wh(self) -> tuple[int, int]:
+        return int(self.image.shape[1]), int(self.image.shape[0])
+
+    def with_image(self, image: NDArray[np.uint8]) -> Frame:
+        return Frame(image, self.index, self.timestamp_ms, self.captured_s)
+
+
+def _f32(values, shape: tuple[int, ...]) -> NDArray[np.float32]:
+    return np.asarray(values, dtype=np.float32).reshape(shape)
+
+
+@dataclass(frozen=True, slots=True)
+class Detections:
+    """N boxes as parallel arrays (the supervision layout).
+
+    ``track_id`` is -1 where a box is not tracked.
+    """
+
+    xyxy: NDArray[np.float32]
+    confidence: NDArray[np.float32]
+    class_id: NDArray[np.int32]
+    labels: tuple[str, ...]
+    track_id: NDArray[np.int32] | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if self.xyxy.shape != (n, 4) or self.confidence.shape != (n,) or self.class_id.shape != (n,):
+            raise ValueError(
+                f"Detections arrays disagree: xyxy {self.xyxy.shape}, confidence "
+                f"{self.confidence.shape}, class_id {self.class_id.shape}, {n} labels"
+            )
+        if self.track_id is not None and self.track_id.shape != (n,):
+            raise ValueError(f"track_id has shape {self.track_id.shape}, expected ({n},)")
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(
+            np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32), ()
+        )
+
+    @classmethod
+    def from_lists(
+        cls,
+        xyxy,
+        confidence,
+        labels,
+        class_id=None,
+        track_id=None,
+    ) -> Detections:
+        n = len(labels)
+        ids = np.zeros(n, np.int32) if class_id is None else np.asarray(class_id, np.int32)
+        tracks = None if track_id is None else np.asarray(track_id, np.int32).reshape(n)
+        return cls(_f32(xyxy, (n, 4)), _f32(confidence, (n,)), ids.reshape(n), tuple(labels),
+                   tracks)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True, slots=True)
+class Landmarks:
+    """One set of keypoints (a face mesh, a hand, a body).
+
+    ``points_xy`` is (K, 2) pixels; ``visibility`` is (K,) in [0, 1] or None; ``connections``
+    lists index pairs to draw as a skeleton.
+    """
+
+    points_xy: NDArray[np.float32]
+    label: str = ""
+    score: float = 1.0
+    visibility: NDArray[np.float32] | None = None
+    connections: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What one processor made of one frame.
+
+    - ``image``: a transformed frame (adjust processors); processors later in the chain see it.
+    - ``overlay``: a map to show (edge map, heat map), H×W uint8 or H×W×3 BGR, drawn by the
+      annotator in ``overlay_mode``; later processors still see the unchanged frame.
+    - ``text``: short lines for the on-screen readout ("3 faces", "candidates 12 → kept 3").
+    """
+
+    processor: str
+    detections: Detections = field(default_factory=Detections.empty)
+    landmarks: tuple[Landmarks, ...] = ()
+    image: NDArray[np.uint8] | None = None
+    overlay: NDArray[np.uint8] | None = None
+    overlay_mode: OverlayMode = "blend"
+    text: tuple[str, ...] = ()
+    elapsed_ms: float = 0.0
+
+
+@runtime_checkable
+class Processor(Protocol):
+    """A frozen dataclass of settings that turns a Frame into a Result."""
+
+    name: ClassVar[str]
+
+    def __call__(self, frame: Frame) -> Result: ...

@@ -1,0 +1,1 @@
+"""Built-in processors, one small module per family. Each is a frozen dataclass of settings."""
