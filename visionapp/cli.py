@@ -188,7 +188,7 @@ def cmd_process(args: argparse.Namespace) -> int:
             problems += _process_one(args, spec, video, processors, jsonl)
     except BaseException:
         if jsonl is not None:
-            jsonl.commit()  # what was processed so far stays; outputs are complete per frame
+            jsonl.abort()
         raise
     if jsonl is not None:
         jsonl.commit()
@@ -231,9 +231,10 @@ def _process_one(args, spec: str, video: Path | None, processors: tuple,
                 f"error: {spec} stopped decoding after {report.frames} of {expected} frames "
                 "(truncated or damaged?); the output holds the frames before that point")
         if source.info.skipped:
-            shown = ", ".join(source.info.skipped[:5])
-            problems.append(f"skipped {len(source.info.skipped)} file(s) in {spec} that are not "
-                            f"readable images: {shown}{' …' if len(source.info.skipped) > 5 else ''}")
+            skipped = source.info.skipped
+            shown = ", ".join(skipped[:5]) + (" …" if len(skipped) > 5 else "")
+            problems.append(f"skipped {len(skipped)} file(s) in {spec} that are not readable "
+                            f"images: {shown}")
         if not args.quiet:
             stats = report.stats
             parts = [f"{report.frames} frames in {report.seconds:.1f} s ({report.fps:.1f} fps)"]

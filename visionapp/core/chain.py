@@ -18,8 +18,8 @@ from typing import Any
 import tomli_w
 
 from visionapp.core import registry
-from visionapp.core.params import specs
 from visionapp.core.errors import BadInput, VisionappError
+from visionapp.core.params import specs
 
 
 @dataclass

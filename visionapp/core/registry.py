@@ -89,7 +89,7 @@ def create(name: str, params: Mapping[str, Any] | None = None) -> Any:
 
 
 def parse_settings(name: str, settings: Iterable[tuple[str, str]]) -> dict[str, Any]:
-    """Typed parameters for ``name`` from ``(field, text)`` pairs given as ``--set name.field=text``."""
+    """Typed parameters for ``name`` from the ``(field, text)`` pairs of ``--set``."""
     cls = load(name)
     by_name = {s.name: s for s in specs(cls)}
     out: dict[str, Any] = {}

@@ -52,7 +52,8 @@ class Detections:
 
     def __post_init__(self) -> None:
         n = len(self.labels)
-        if self.xyxy.shape != (n, 4) or self.confidence.shape != (n,) or self.class_id.shape != (n,):
+        shapes = (self.xyxy.shape, self.confidence.shape, self.class_id.shape)
+        if shapes != ((n, 4), (n,), (n,)):
             raise ValueError(
                 f"Detections arrays disagree: xyxy {self.xyxy.shape}, confidence "
                 f"{self.confidence.shape}, class_id {self.class_id.shape}, {n} labels"

@@ -1,0 +1,98 @@
+import threading
+
+import numpy as np
+import pytest
+
+from visionapp.core import registry
+from visionapp.core.annotate import annotate
+from visionapp.core.errors import ProcessorFailed
+from visionapp.core.pipeline import apply_chain, process_batch, run
+from visionapp.core.sources import open_source
+from visionapp.core.types import Detections, Frame, Landmarks, Result
+
+
+class Boom:
+    name = "boom"
+
+    def __call__(self, frame):
+        raise RuntimeError("kaboom")
+
+
+def _frames(n, size=(40, 30)):
+    return [Frame(np.full((size[1], size[0], 3), i, np.uint8), i, i * 10) for i in range(n)]
+
+
+def test_transforms_feed_later_processors():
+    frame = _frames(1, (100, 80))[0]
+    resize = registry.create("adjust.resize", {"scale": 0.5})
+    canny = registry.create("canny")
+    results = apply_chain(frame, (resize, canny))
+    assert results[0].image.shape == (40, 50, 3)
+    assert results[1].overlay.shape == (40, 50)  # canny saw the resized frame
+    assert all(r.elapsed_ms >= 0 for r in results)
+
+
+def test_processor_failure_names_the_processor():
+    with pytest.raises(ProcessorFailed, match="'boom' failed: RuntimeError: kaboom"):
+        apply_chain(_frames(1)[0], (registry.create("canny"), Boom()))
+
+
+def test_run_generator_swaps_chain_on_send():
+    gen = run(iter(_frames(3)), (registry.create("canny", {"low": 10}),))
+    _, first = next(gen)
+    _, second = gen.send((registry.create("sobel"),))
+    assert first[0].processor == "canny" and second[0].processor == "sobel"
+
+
+def test_process_batch_keeps_order_and_counts():
+    seen = []
+    with open_source("demo:frames=40,size=320x240") as source:
+        report = process_batch(source, (registry.create("canny"),),
+                               lambda f, r, img: seen.append((f.index, img.shape)))
+    assert report.frames == 40 and [i for i, _ in seen] == list(range(40))
+    assert seen[0][1] == (240, 320, 3)
+    p50, p95 = report.stats.percentiles("canny")
+    assert 0 < p50 <= p95
+
+
+def test_process_batch_reraises_writer_errors_without_hanging():
+    def bad_write(frame, results, image):
+        if frame.index == 3:
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space"), open_source("demo:frames=200") as source:
+        process_batch(source, (), bad_write, queue_size=2)
+
+
+def test_process_batch_stops_on_request():
+    stop = threading.Event()
+    count = []
+
+    def write(frame, results, image):
+        count.append(frame.index)
+        if frame.index == 5:
+            stop.set()
+
+    with open_source("demo:frames=500,size=320x240") as source:
+        process_batch(source, (), write, stop=stop)
+    assert len(count) < 100
+
+
+def test_annotate_draws_boxes_landmarks_and_overlays():
+    image = np.zeros((100, 200, 3), np.uint8)
+    dets = Detections.from_lists([[20, 20, 80, 80]], [0.9], ["cat"])
+    marks = Landmarks(np.array([[150, 50], [170, 60]], np.float32), "hand",
+                      connections=((0, 1),))
+    edges = np.zeros((100, 200), np.uint8)
+    edges[:, 100] = 255
+    out = annotate(image, [Result("x", detections=dets, landmarks=(marks,),
+                                  overlay=edges, overlay_mode="blend")], show_text=False)
+    assert out.shape == image.shape and not image.any()  # input untouched
+    assert out[50, 20].any() and not out[50, 50].any()  # box border drawn, inside empty
+    assert out[50, 150].any()  # landmark point
+    assert out[10, 100, 1] == 255 and out[10, 100, 0] == 0  # edge shown green
+    side = annotate(image, [Result("x", overlay=edges, overlay_mode="side_by_side")])
+    assert side.shape == (100, 400, 3)
+    replaced = annotate(image, [Result("x", overlay=edges, overlay_mode="replace")],
+                        show_text=False)
+    assert replaced[5, 100].tolist() == [255, 255, 255]

@@ -1,0 +1,77 @@
+from dataclasses import FrozenInstanceError
+
+import numpy as np
+import pytest
+
+from visionapp.core import registry
+from visionapp.core.errors import ParameterError, UnknownProcessor
+from visionapp.core.params import parse_value, specs
+from visionapp.core.types import Detections, Frame, Result
+
+
+def test_detections_reject_mismatched_arrays():
+    with pytest.raises(ValueError, match="disagree"):
+        Detections(np.zeros((2, 4), np.float32), np.zeros(3, np.float32),
+                   np.zeros(2, np.int32), ("a", "b"))
+
+
+def test_detections_from_lists_and_empty():
+    d = Detections.from_lists([[1, 2, 3, 4]], [0.5], ["cat"], class_id=[15], track_id=[7])
+    assert len(d) == 1 and d.xyxy.dtype == np.float32 and d.class_id[0] == 15
+    assert d.track_id.tolist() == [7]
+    assert len(Detections.empty()) == 0
+
+
+def test_frame_is_frozen():
+    frame = Frame(np.zeros((4, 6, 3), np.uint8), 3, 100)
+    assert frame.resolution_wh == (6, 4)
+    with pytest.raises(FrozenInstanceError):
+        frame.index = 4  # type: ignore[misc]
+
+
+def test_unknown_processor_lists_valid_names():
+    with pytest.raises(UnknownProcessor) as info:
+        registry.load("cany")
+    assert "canny" in str(info.value) and "haar.faces" in str(info.value)
+
+
+def test_out_of_range_value_names_the_range():
+    with pytest.raises(ParameterError, match=r"canny.low=5000 is out of range.*\[0, 1000\]"):
+        registry.create("canny", {"low": 5000})
+
+
+def test_wrong_choice_lists_choices():
+    with pytest.raises(ParameterError, match="choose one of: 3, 5, 7"):
+        registry.create("canny", {"aperture": 4})
+
+
+def test_unknown_parameter_lists_parameters():
+    with pytest.raises(ParameterError, match="no parameter 'lowest'.*low"):
+        registry.create("canny", {"lowest": 3})
+
+
+def test_parse_value_types():
+    by_name = {s.name: s for s in specs(registry.load("canny"))}
+    assert parse_value(by_name["low"], "60", "canny") == 60
+    assert parse_value(by_name["l2_gradient"], "yes", "canny") is True
+    with pytest.raises(ParameterError, match="not a valid int"):
+        parse_value(by_name["low"], "sixty", "canny")
+    with pytest.raises(ParameterError, match="true or false"):
+        parse_value(by_name["l2_gradient"], "maybe", "canny")
+
+
+def test_int_given_for_float_is_accepted():
+    proc = registry.create("adjust.rotate", {"angle_deg": 90})
+    assert proc.angle_deg == 90.0 and isinstance(proc.angle_deg, float)
+
+
+@pytest.mark.parametrize("name", registry.names())
+def test_every_registered_processor_returns_a_result(name, tmp_path):
+    """The registry contract: load(name)() works on a frame and returns a Result."""
+    frame = Frame(np.random.default_rng(0).integers(0, 255, (120, 160, 3), np.uint8), 0, 0)
+    processor = registry.load(name)()
+    assert processor.name == name
+    result = processor(frame)
+    assert isinstance(result, Result) and result.processor == name
+    for spec in specs(type(processor)):  # every parameter is documented by its metadata
+        assert spec.type in (int, float, bool, str)
