@@ -108,8 +108,8 @@ def draw_text_block(canvas: np.ndarray, lines: Sequence[str], scale: float, thic
 
 def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = True) -> np.ndarray:
     """Draw ``results`` on a copy of the chain's final image; never modifies ``image``."""
-    base = final_image(image, results)
-    canvas = base.copy()
+    canvas = final_image(image, results)
+    owned = False  # copy-on-first-write: the input frame is never drawn on
     h, w = canvas.shape[:2]
     thick = max(1, round(min(h, w) / 360))
     scale = max(0.4, min(h, w) / 900)
@@ -118,11 +118,16 @@ def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = 
         if result.overlay is None:
             continue
         if result.overlay_mode == "replace":
-            canvas = _as_bgr(result.overlay, (w, h)).copy()
+            canvas = _as_bgr(result.overlay, (w, h))
+            owned = canvas is not result.overlay
         elif result.overlay_mode == "blend":
-            canvas = _blend(canvas, result.overlay)
+            canvas, owned = _blend(canvas, result.overlay), True
         else:
             beside.append(_as_bgr(result.overlay, (w, h)))
+    drawing = show_text and any(r.text for r in results) or any(
+        len(r.detections) or r.landmarks for r in results)
+    if drawing and not owned:
+        canvas = canvas.copy()
     for result in results:
         draw_detections(canvas, result.detections, thick, scale)
         for marks in result.landmarks:

@@ -101,8 +101,9 @@ class TemplateMatch(ProcessorBase):
                 raise BadInput(f"mask {self.mask_path!r} is {mask.shape[1]}×{mask.shape[0]}, "
                                f"the template is {tw}×{th}; use a mask of the template's size")
         raw = cv2.matchTemplate(image, template, METHODS[self.method], mask=mask)
-        score = np.nan_to_num(similarity(raw, self.method), nan=0.0, posinf=0.0, neginf=0.0)
-        detections, n_candidates = self._matches(score.astype(np.float32), tw, th)
+        score = np.nan_to_num(similarity(raw, self.method), copy=False, nan=0.0, posinf=0.0,
+                              neginf=0.0).astype(np.float32, copy=False)
+        detections, n_candidates = self._matches(score, tw, th)
         result_text = (f"template: {n_candidates} candidates → {len(detections)} matches "
                        f"≥ {self.threshold:.2f}",)
         overlay = None
