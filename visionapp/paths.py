@@ -53,6 +53,15 @@ def user_config_dir() -> Path:
     return Path(base).expanduser().resolve() / "visionapp"
 
 
+def user_data_dir() -> Path:
+    """Snapshots and recordings (XDG data home, e.g. ~/.local/share/visionapp)."""
+    value = os.environ.get("VISIONAPP_DATA_DIR", "").strip()
+    if value:
+        return Path(value).expanduser().resolve()
+    base = os.environ.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
+    return Path(base).expanduser().resolve() / "visionapp"
+
+
 def templates_dir() -> Path:
     """Where templates cut from the live view are saved as PNG files."""
     return user_cache_dir() / "templates"

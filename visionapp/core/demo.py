@@ -54,7 +54,8 @@ class DemoScene:
         tiles_y = math.ceil(self.height / texture.shape[0]) + 1
         big = np.tile(texture, (tiles_y, tiles_x, 1))
         self.background = (big[: self.height, : 2 * self.width] * 0.55).astype(np.uint8)
-        self.person = _fit(skimage_photo("astronaut.png"), max(80, round(250 * scale)))
+        # 300 px wide at 640×480 makes the face ~70 px: large enough for Haar on every frame.
+        self.person = _fit(skimage_photo("astronaut.png"), max(80, round(300 * scale)))
         self.cat = _fit(skimage_photo("chelsea.png"), max(60, round(210 * scale)))
         self.cup = _fit(skimage_photo("coffee.png"), max(40, round(120 * scale)))
 
@@ -69,9 +70,9 @@ class DemoScene:
         pan = int((t * 20) % self.width)
         canvas = self.background[:, pan : pan + self.width].copy()
         w, h = self.width, self.height
-        self._paste(canvas, self.person, w * (0.30 + 0.12 * math.sin(t * 0.7)),
-                    h * (0.45 + 0.08 * math.sin(t * 1.1)))
-        self._paste(canvas, self.cat, w * (0.75 + 0.10 * math.sin(t * 0.9 + 1.0)),
-                    h * (0.60 + 0.12 * math.cos(t * 0.6)))
+        self._paste(canvas, self.person, w * (0.28 + 0.08 * math.sin(t * 0.7)),
+                    h * (0.45 + 0.05 * math.sin(t * 1.1)))
+        self._paste(canvas, self.cat, w * (0.78 + 0.06 * math.sin(t * 0.9 + 1.0)),
+                    h * (0.55 + 0.12 * math.cos(t * 0.6)))
         self._paste(canvas, self.cup, w * (0.5 + 0.4 * math.sin(t * 0.35)), h * 0.9)
         return canvas

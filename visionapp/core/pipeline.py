@@ -28,22 +28,30 @@ from visionapp.core.types import Frame, Processor, Result
 Chain = tuple[Processor, ...]
 
 
-def apply_chain(frame: Frame, processors: Sequence[Processor]) -> tuple[Result, ...]:
+def apply_chain(
+    frame: Frame,
+    processors: Sequence[Processor],
+    on_error: Callable[[int, ProcessorFailed], None] | None = None,
+) -> tuple[Result, ...]:
     """Run each processor on the frame as left by the transforms before it.
 
-    Each Result gets ``elapsed_ms``; a processor that raises becomes ProcessorFailed naming it.
+    Each Result gets ``elapsed_ms``. A processor that raises becomes ProcessorFailed naming it:
+    raised, or — with ``on_error`` — passed to ``on_error(position, error)`` and skipped, so the
+    rest of the chain still runs (the GUI's policy).
     """
     results = []
     current = frame
-    for processor in processors:
+    for position, processor in enumerate(processors):
         t0 = time.perf_counter()
         try:
             result = processor(current)
-        except ProcessorFailed:
-            raise
         except Exception as exc:  # noqa: BLE001 - reported with the processor's name
-            raise ProcessorFailed(getattr(processor, "name", type(processor).__name__),
-                                  exc) from exc
+            failed = exc if isinstance(exc, ProcessorFailed) else ProcessorFailed(
+                getattr(processor, "name", type(processor).__name__), exc)
+            if on_error is None:
+                raise failed from exc
+            on_error(position, failed)
+            continue
         result = replace(result, elapsed_ms=(time.perf_counter() - t0) * 1000)
         if result.image is not None:
             current = current.with_image(result.image)

@@ -1,0 +1,91 @@
+"""``python main.py [--source SPEC] [-p NAME ...] [--set NAME.PARAM=VALUE] [--chain FILE]``
+
+Opens the window on the given source, else the last one used, else camera 0, else the demo scene.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from visionapp.core.errors import VisionappError
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="visionapp-gui", description=__doc__.splitlines()[0])
+    parser.add_argument("--source", help="demo:, a camera index, a video, an image or a folder")
+    parser.add_argument("-p", "--processor", action="append", default=[], metavar="NAME",
+                        help="start with this chain (repeatable)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME.PARAM=VALUE")
+    parser.add_argument("--chain", type=Path, help="start with a saved chain file")
+    parser.add_argument("--exit-after-first-frame", action="store_true",
+                        help="print the time to the first painted frame and quit (benchmark)")
+    parser.add_argument("--screenshot", type=Path, metavar="PNG",
+                        help="save a screenshot of the window after 10 frames and quit")
+    return parser.parse_args(argv)
+
+
+def default_source(last: str) -> str:
+    from visionapp.core.sources import list_cameras
+
+    if last and (last.startswith("demo") or Path(last).exists()):
+        return last
+    if last.isdigit() and any(str(i) == last for i, _ in list_cameras()):
+        return last
+    cameras = list_cameras()
+    return str(cameras[0][0]) if cameras else "demo:"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    t_start = time.perf_counter()
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from PySide6.QtWidgets import QApplication
+
+    from visionapp.cli import build_chain
+    from visionapp.gui.window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("visionapp")
+    window = MainWindow()
+    last_source, _ = window.restore_settings()
+    if args.processor or args.chain:
+        try:
+            processors = build_chain(args.processor, args.set, args.chain)
+        except VisionappError as exc:
+            print(f"visionapp: error: {exc}", file=sys.stderr)
+            return 2
+        window.chain.slots.clear()
+        window.chain.load_entries([])
+        for processor in processors:
+            window.chain.add_processor(processor)
+    if args.exit_after_first_frame:
+        def report(_packet) -> None:
+            print(f"first frame painted after {time.perf_counter() - t_start:.3f} s "
+                  "(from main())", flush=True)
+            window.close()
+            app.quit()
+
+        window.frame_shown.connect(report)
+    if args.screenshot:
+        shown = []
+
+        def grab(_packet) -> None:
+            shown.append(1)
+            if len(shown) == 10:
+                screen = window.screen()
+                picture = screen.grabWindow(window.winId()) if screen else window.grab()
+                if picture.isNull() or not picture.save(str(args.screenshot)):
+                    window.grab().save(str(args.screenshot))
+                window.close()
+                app.quit()
+
+        window.frame_shown.connect(grab)
+    window.resize(1280, 760) if window.settings.value("window/geometry") is None else None
+    window.show()
+    window.open_source(args.source or default_source(last_source))
+    return int(app.exec())

@@ -1,0 +1,113 @@
+"""FrameView: paints a BGR numpy frame, scaled to fit, and lets the user drag a rectangle on it.
+
+The QImage is built straight on the numpy buffer (Format_BGR888, bytesPerLine from the array's
+row stride): no conversion and no copy. The array is kept alive alongside the QImage; the worker
+hands over a fresh array per frame and never writes to it again, so sharing is thread-safe.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from PySide6.QtCore import QPoint, QRect, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+def qimage_from_bgr(image: np.ndarray) -> QImage:
+    """A QImage viewing ``image`` (H×W×3 uint8, rows may be padded); no pixel is copied."""
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected H×W×3 uint8 BGR, got {image.shape} {image.dtype}")
+    if image.strides[1] != 3 or image.strides[2] != 1:
+        image = np.ascontiguousarray(image)  # e.g. a column-cropped view
+    h, w = image.shape[:2]
+    return QImage(image.data, w, h, image.strides[0], QImage.Format.Format_BGR888)
+
+
+class FrameView(QWidget):
+    """Shows the latest frame; emits ``rect_selected`` (image pixel xywh) after a drag."""
+
+    rect_selected = Signal(int, int, int, int)
+    painted = Signal(float)  # perf_counter() when a frame finished painting
+
+    def __init__(self, parent: QWidget | None = None, caption: str = ""):
+        super().__init__(parent)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(160, 120)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.caption = caption
+        self._array: np.ndarray | None = None
+        self._image: QImage | None = None
+        self._drag_from: QPoint | None = None
+        self._drag_to: QPoint | None = None
+        self.smooth = True
+        self.last_paint_ms = 0.0
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(640, 480)
+
+    def set_frame(self, image: np.ndarray) -> None:
+        self._array = image  # keeps the buffer alive while the QImage points into it
+        self._image = qimage_from_bgr(image)
+        self.update()
+
+    def image_array(self) -> np.ndarray | None:
+        return self._array
+
+    def target_rect(self) -> QRectF:
+        """Where the image is drawn: fitted to the widget, aspect kept, centred."""
+        if self._image is None:
+            return QRectF(self.rect())
+        iw, ih = self._image.width(), self._image.height()
+        scale = min(self.width() / iw, self.height() / ih)
+        w, h = iw * scale, ih * scale
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def to_image_xy(self, point: QPoint) -> tuple[int, int]:
+        rect = self.target_rect()
+        if self._image is None or rect.width() <= 0:
+            return 0, 0
+        x = (point.x() - rect.x()) * self._image.width() / rect.width()
+        y = (point.y() - rect.y()) * self._image.height() / rect.height()
+        return (int(np.clip(x, 0, self._image.width() - 1)),
+                int(np.clip(y, 0, self._image.height() - 1)))
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt API
+        t0 = time.perf_counter()
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(24, 24, 24))
+        if self._image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
+            painter.drawImage(self.target_rect(), self._image)
+        if self._drag_from is not None and self._drag_to is not None:
+            painter.setPen(QPen(QColor(255, 220, 0), 2, Qt.PenStyle.DashLine))
+            painter.drawRect(QRect(self._drag_from, self._drag_to).normalized())
+        if self.caption:
+            painter.setPen(QColor(230, 230, 230))
+            painter.drawText(8, self.height() - 8, self.caption)
+        painter.end()
+        done = time.perf_counter()
+        self.last_paint_ms = (done - t0) * 1000
+        if self._image is not None:
+            self.painted.emit(done)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if event.button() == Qt.MouseButton.LeftButton and self._image is not None:
+            self._drag_from = self._drag_to = event.position().toPoint()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._drag_from is not None:
+            self._drag_to = event.position().toPoint()
+            self.update()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        if self._drag_from is None:
+            return
+        x0, y0 = self.to_image_xy(self._drag_from)
+        x1, y1 = self.to_image_xy(event.position().toPoint())
+        self._drag_from = self._drag_to = None
+        self.update()
+        w, h = abs(x1 - x0), abs(y1 - y0)
+        if w >= 4 and h >= 4:
+            self.rect_selected.emit(min(x0, x1), min(y0, y1), w, h)
