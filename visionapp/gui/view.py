@@ -16,11 +16,15 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
 def qimage_from_bgr(image: np.ndarray) -> QImage:
-    """A QImage viewing ``image`` (H×W×3 uint8, rows may be padded); no pixel is copied."""
+    """A QImage viewing ``image`` (H×W×3 uint8 BGR); no pixel is copied for a contiguous array.
+
+    The caller keeps ``image`` alive as long as the QImage is used.
+    """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected H×W×3 uint8 BGR, got {image.shape} {image.dtype}")
-    if image.strides[1] != 3 or image.strides[2] != 1:
-        image = np.ascontiguousarray(image)  # e.g. a column-cropped view
+    if not image.flags.c_contiguous:
+        # A strided view (e.g. a column crop): Qt needs one buffer, so this case pays a copy.
+        image = np.ascontiguousarray(image)
     h, w = image.shape[:2]
     return QImage(image.data, w, h, image.strides[0], QImage.Format.Format_BGR888)
 

@@ -1,0 +1,235 @@
+"""The window under pytest-qt (offscreen): live edits, playback, snapshot/record, errors, chains."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import ClassVar
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+
+from tests.conftest import REPO, frame_index_of, write_test_video  # noqa: E402
+from visionapp.cli import main as cli_main  # noqa: E402
+from visionapp.core.params import ProcessorBase  # noqa: E402
+from visionapp.gui.view import qimage_from_bgr  # noqa: E402
+from visionapp.gui.window import MainWindow  # noqa: E402
+
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("VISIONAPP_DATA_DIR", str(tmp_path / "data"))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    win.resize(1000, 700)
+    win.show()
+    yield win
+    win.close()
+
+
+def next_packet(qtbot, window, predicate=lambda p: True):
+    """Wait for a painted frame for which ``predicate`` holds; return its Packet."""
+    seen = []
+
+    def check(packet):
+        if predicate(packet):
+            seen.append(packet)
+
+    window.frame_shown.connect(check)
+    try:
+        qtbot.waitUntil(lambda: bool(seen), timeout=TIMEOUT_MS)
+    finally:
+        window.frame_shown.disconnect(check)
+    return seen[0]
+
+
+def test_qimage_shares_the_numpy_buffer():
+    image = np.zeros((4, 5, 3), np.uint8)
+    image[1, 2] = (10, 20, 30)  # BGR
+    qimg = qimage_from_bgr(image)
+    assert (qimg.width(), qimg.height(), qimg.bytesPerLine()) == (5, 4, 15)
+    color = qimg.pixelColor(2, 1)
+    assert (color.red(), color.green(), color.blue()) == (30, 20, 10)
+    padded = np.zeros((4, 8, 3), np.uint8)[:, :5]  # rows longer than the image
+    assert qimage_from_bgr(padded).bytesPerLine() == 15  # made contiguous first
+
+
+def test_canny_threshold_edit_changes_the_next_frame(qtbot, window):
+    window.open_source("demo:")
+    window.chain.add("canny")
+    first = next_packet(qtbot, window, lambda p: p.results and p.results[0].processor == "canny")
+    edges_before = int(np.count_nonzero(first.results[0].overlay))
+    version = first.chain_version
+    low = window.chain.panel.editors["low"]
+    high = window.chain.panel.editors["high"]
+    high.set_value(900)  # through the widgets, as a user would
+    low.set_value(800)
+    after = next_packet(qtbot, window, lambda p: p.chain_version > version + 0 and
+                        p.results and window.chain.slots[0].processor.low == 800 and
+                        p.chain_version == window._chain_version)
+    edges_after = int(np.count_nonzero(after.results[0].overlay))
+    assert window.chain.slots[0].processor.low == 800
+    assert edges_after < edges_before / 3
+    assert "loading" not in window.chain.list.item(0).text()
+
+
+def test_pause_step_and_seek_land_on_the_right_frame(qtbot, window, tmp_path):
+    video = write_test_video(tmp_path / "v.mp4", frames=30)
+    window.open_source(str(video))
+    next_packet(qtbot, window)
+    window.set_paused(True)
+    qtbot.wait(200)
+    window.seek_to(12)
+    packet = next_packet(qtbot, window, lambda p: p.position == 12)
+    assert packet.frame.index == 12 and frame_index_of(packet.frame.image) == 12
+    window.step()
+    packet = next_packet(qtbot, window, lambda p: p.position == 13)
+    assert frame_index_of(packet.frame.image) == 13
+    qtbot.wait(300)  # paused: no further frames arrive
+    assert window.packet.position == 13
+
+
+def test_snapshot_and_record_write_decodable_files(qtbot, window, tmp_path):
+    window.open_source("demo:size=320x240")
+    window.chain.add("canny")
+    next_packet(qtbot, window)
+    window.snap_raw.setChecked(True)
+    saved = window.snapshot()
+    assert len(saved) == 2
+    assert cv2.imread(str(saved[0])).shape[:2] == (240, 320)
+    assert cv2.imread(str(saved[1])).shape[:2] == (240, 320)
+    window.toggle_record()
+    qtbot.waitUntil(lambda: getattr(window, "_recording", False), timeout=TIMEOUT_MS)
+    start = window.packet.frame.index
+    qtbot.waitUntil(lambda: window.packet.frame.index > start + 20, timeout=TIMEOUT_MS)
+    window.toggle_record()
+    qtbot.waitUntil(lambda: not window._recording, timeout=TIMEOUT_MS)
+    (path,) = (Path(os.environ["VISIONAPP_DATA_DIR"]) / "recordings").glob("*.mp4")
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while (ok_frame := cap.read())[0]:
+        n += 1
+        assert ok_frame[1].shape[:2] == (240, 320)
+    assert n >= 20 and "saved" in window.message.text()
+
+
+@dataclass(frozen=True)
+class Exploding(ProcessorBase):
+    """A plug-in with a bug."""
+
+    name: ClassVar[str] = "exploding"
+
+    def __call__(self, frame):
+        raise ZeroDivisionError("division by zero in a user plug-in")
+
+
+def test_a_failing_processor_is_turned_off_and_the_app_keeps_running(qtbot, window):
+    window.open_source("demo:size=320x240")
+    window.chain.add("canny")
+    window.chain.add_processor(Exploding())
+    qtbot.waitUntil(lambda: "exploding failed" in getattr(window, "last_error", ""),
+                    timeout=TIMEOUT_MS)
+    assert not window.chain.slots[1].enabled and "failed" in window.chain.list.item(1).text()
+    assert "ZeroDivisionError" in window.message.text()
+    first = next_packet(qtbot, window)
+    packet = next_packet(qtbot, window, lambda p: p.frame.index > first.frame.index + 3)
+    assert [r.processor for r in packet.results] == ["canny"]
+
+
+def test_bad_source_shows_a_message_and_keeps_running(qtbot, window, tmp_path):
+    window.open_source("demo:size=320x240")
+    next_packet(qtbot, window)
+    window.open_source(str(tmp_path / "missing.mp4"))
+    qtbot.waitUntil(lambda: "does not exist" in window.message.text(), timeout=TIMEOUT_MS)
+    first = next_packet(qtbot, window)
+    next_packet(qtbot, window, lambda p: p.frame.index > first.frame.index)  # still playing
+
+
+def test_template_drawn_on_the_view(qtbot, window):
+    window.open_source("demo:size=320x240")
+    next_packet(qtbot, window)
+    window.set_paused(True)
+    window.template_from_view(100, 60, 40, 30)
+    (slot,) = window.chain.slots
+    assert slot.processor.name == "template" and Path(slot.processor.template_path).is_file()
+    packet = next_packet(qtbot, window, lambda p: p.results and
+                         p.results[0].processor == "template")
+    assert len(packet.results[0].detections) >= 1
+
+
+def test_chain_saved_from_gui_runs_identically_in_cli(qtbot, window, tmp_path, capsys):
+    video = write_test_video(tmp_path / "v.mp4", frames=6)
+    window.chain.add("adjust.brightness_contrast")
+    window.chain.add("canny")
+    window.chain.set_param(0, "beta", 40)
+    window.chain.set_param(1, "low", 20)
+    window.chain.set_param(1, "view", "blend")
+    qtbot.waitUntil(lambda: not window.chain._debounce.isActive())  # edits sent to the worker
+    chain_file = tmp_path / "chain.toml"
+    window.save_chain_file(chain_file)
+    window.open_source(str(video))
+    window.set_paused(True)
+    window.seek_to(0)
+    gui_packet = next_packet(qtbot, window, lambda p: p.position == 0 and len(p.results) == 2
+                             and p.chain_version == window._chain_version)
+    out = tmp_path / "cli.jsonl"
+    frames = tmp_path / "frames"
+    assert cli_main(["process", str(video), "--chain", str(chain_file), "--detections",
+                     str(out), "--frames-dir", str(frames), "-q"]) == 0
+    cli_frame = cv2.imread(str(frames / "v_000000.png"))
+    assert np.array_equal(cli_frame, gui_packet.annotated)
+    assert json.loads(out.read_text().splitlines()[0])["frame"] == 0
+
+
+def test_settings_persist_chain_and_source(qtbot, tmp_path):
+    first = MainWindow()
+    qtbot.addWidget(first)
+    first.chain.add("sobel", {"ksize": 5})
+    first.source_spec = "demo:size=320x240"
+    first.close()
+    second = MainWindow()
+    qtbot.addWidget(second)
+    source, restored = second.restore_settings()
+    assert restored and source == "demo:size=320x240"
+    assert [s.processor.name for s in second.chain.slots] == ["sobel"]
+    assert second.chain.slots[0].processor.ksize == 5
+    second.close()
+
+
+def test_real_window_under_xvfb_saves_a_screenshot(tmp_path):
+    """A real X server, the real main.py, a processed frame on screen, a PNG artifact."""
+    xvfb = subprocess.run(["which", "Xvfb"], capture_output=True, text=True).stdout.strip()
+    if not xvfb:
+        if os.environ.get("CI"):
+            pytest.fail("Xvfb is missing: setup.sh installs it (apt-get install xvfb)")
+        pytest.skip("Xvfb not installed")
+    display = f":{90 + os.getpid() % 9}"
+    server = subprocess.Popen([xvfb, display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    artifacts = REPO / "test-artifacts"
+    artifacts.mkdir(exist_ok=True)
+    shot = artifacts / "main_window_xvfb.png"
+    shot.unlink(missing_ok=True)
+    try:
+        env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb",
+               "VISIONAPP_CONFIG_DIR": str(tmp_path / "cfg")}
+        result = subprocess.run(
+            [sys.executable, str(REPO / "main.py"), "--source", "demo:", "-p", "haar.faces",
+             "-p", "canny", "--set", "canny.view=blend", "--screenshot", str(shot)],
+            env=env, capture_output=True, text=True, timeout=90)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    assert result.returncode == 0, result.stderr
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[0] >= 400 and image.shape[1] >= 800
+    assert image.std() > 20  # a real picture, not a blank window
