@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from visionapp import paths
 from visionapp.core.errors import VisionappError
 
 
@@ -44,6 +46,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     t_start = time.perf_counter()
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        print("visionapp: error: no display found; start it from a desktop session, or run "
+              "'xvfb-run .venv/bin/python main.py', or use the headless 'visionapp process'",
+              file=sys.stderr)
+        return 2
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from visionapp.cli import build_chain
@@ -51,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("visionapp")
+    app.setWindowIcon(QIcon(str(paths.RESOURCES_DIR / "visionapp.svg")))
     window = MainWindow()
     last_source, _ = window.restore_settings()
     if args.processor or args.chain:
