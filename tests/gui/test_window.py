@@ -233,3 +233,25 @@ def test_real_window_under_xvfb_saves_a_screenshot(tmp_path):
     image = cv2.imread(str(shot))
     assert image is not None and image.shape[0] >= 400 and image.shape[1] >= 800
     assert image.std() > 20  # a real picture, not a blank window
+
+
+def test_mediapipe_processor_live_in_the_chain(qtbot, window, shared, monkeypatch, tmp_path):
+    monkeypatch.setenv("VISIONAPP_MODELS_DIR", str(shared("models/face_landmarker.task").parent))
+    video = write_test_video(tmp_path / "v.mp4", frames=20)
+    window.open_source(str(video))
+    window.chain.add("mediapipe.face_detection")
+    assert "mediapipe.face_detection" in [window.chain.picker.itemText(i)
+                                          for i in range(window.chain.picker.count())]
+    stamps = []
+    window.frame_shown.connect(lambda p: stamps.append(p.frame.timestamp_ms))
+    next_packet(qtbot, window, lambda p: p.position >= 3)
+    window.open_source("demo:")  # a source switch: timestamps must keep increasing
+    packet = next_packet(qtbot, window, lambda p: p.source.kind == "demo" and p.results
+                         and len(p.results[0].detections) >= 1)
+    assert all(b > a for a, b in zip(stamps, stamps[1:], strict=False))
+    assert packet.results[0].detections.labels[0] == "face"
+    window.chain.panel.editors["min_detection_confidence"].set_value(1.0)
+    qtbot.waitUntil(lambda: not window.chain._debounce.isActive())
+    after = next_packet(qtbot, window, lambda p: p.chain_version == window._chain_version
+                        and p.results)
+    assert len(after.results[0].detections) == 0

@@ -77,11 +77,13 @@ def draw_landmarks(canvas: np.ndarray, marks: Landmarks, thick: int) -> None:
     color = color_for(marks.label or "landmarks")
     pts = np.round(marks.points_xy).astype(np.int32)
     visible = (np.ones(len(pts), bool) if marks.visibility is None
-               else marks.visibility >= 0.5)
+               else marks.visibility >= marks.min_visibility)
     if marks.connections:
         lines = [np.array([pts[a], pts[b]]) for a, b in marks.connections
                  if a < len(pts) and b < len(pts) and visible[a] and visible[b]]
         cv2.polylines(canvas, lines, False, color, max(1, thick - 1), cv2.LINE_AA)
+    if not marks.draw_points:
+        return
     radius = max(1, thick)
     for (x, y), ok in zip(pts, visible, strict=True):
         if ok:

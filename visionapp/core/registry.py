@@ -35,6 +35,10 @@ BUILTINS: dict[str, str] = {
     "sobel": "visionapp.processors.edges:Sobel",
     "haar.faces": "visionapp.processors.haar:HaarFaces",
     "template": "visionapp.processors.template:TemplateMatch",
+    "mediapipe.face_mesh": "visionapp.processors.mediapipe_tasks:FaceMesh",
+    "mediapipe.hands": "visionapp.processors.mediapipe_tasks:Hands",
+    "mediapipe.pose": "visionapp.processors.mediapipe_tasks:Pose",
+    "mediapipe.face_detection": "visionapp.processors.mediapipe_tasks:FaceDetection",
 }
 
 

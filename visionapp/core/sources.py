@@ -326,7 +326,7 @@ class ImageListSource(Source):
                 self.info.skipped.append(path.name)
                 continue
             return Frame(as_bgr(image), index, round(index * 1000 / self.info.fps),
-                         time.perf_counter())
+                         time.perf_counter(), still=True)
         return None
 
 

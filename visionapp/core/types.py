@@ -24,13 +24,16 @@ class Frame:
     timestamp_ms: int
     # time.perf_counter() when the frame was captured; frame age = now - captured_s.
     captured_s: float = 0.0
+    # True for a still image (an image file or a folder of images) rather than a video stream:
+    # trackers treat each still on its own.
+    still: bool = False
 
     @property
     def resolution_wh(self) -> tuple[int, int]:
         return int(self.image.shape[1]), int(self.image.shape[0])
 
     def with_image(self, image: NDArray[np.uint8]) -> Frame:
-        return Frame(image, self.index, self.timestamp_ms, self.captured_s)
+        return Frame(image, self.index, self.timestamp_ms, self.captured_s, self.still)
 
 
 def _f32(values, shape: tuple[int, ...]) -> NDArray[np.float32]:
@@ -99,6 +102,8 @@ class Landmarks:
     score: float = 1.0
     visibility: NDArray[np.float32] | None = None
     connections: tuple[tuple[int, int], ...] = ()
+    draw_points: bool = True  # False: only the connections (a dense face tesselation)
+    min_visibility: float = 0.5  # points less visible than this are not drawn
 
 
 @dataclass(frozen=True, slots=True)

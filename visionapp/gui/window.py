@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         self.signals = WorkerSignals()
         self.worker = Worker(self.signals)
         self.packet: Packet | None = None
+        self._last_shown: Packet | None = None
         self.source_spec = ""
         self.source_info: SourceInfo | None = None
         self.frame_ages_ms: list[float] = []
@@ -299,8 +300,9 @@ class MainWindow(QMainWindow):
         self.readout.setText("\n".join(line for r in packet.results for line in r.text))
 
     def _on_painted(self, when: float) -> None:
-        if self.packet is None:
-            return
+        if self.packet is None or self.packet is self._last_shown:
+            return  # a repaint (resize, overlay) of a frame already counted
+        self._last_shown = self.packet
         age = (when - self.packet.frame.captured_s) * 1000
         self.frame_ages_ms = (self.frame_ages_ms + [age])[-300:]
         self._paint_times = (self._paint_times + [self.view.last_paint_ms])[-300:]

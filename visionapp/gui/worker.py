@@ -245,6 +245,11 @@ class Worker:
         if s.reprocess:
             s.reprocess = False
             if self._held is not None:
+                # The same picture again, at a new instant: timestamps never repeat.
+                held = self._held
+                self._last_ts += 1
+                self._held = Frame(held.image, held.index, self._last_ts, held.captured_s,
+                                   held.still)
                 return self._held
         if source is None or (s.paused and not s.step):
             return None
@@ -266,7 +271,7 @@ class Worker:
         if s.step:
             s.step -= 1
         stamp = max(self._last_ts + 1, frame.timestamp_ms + self._ts_offset)
-        frame = Frame(frame.image, frame.index, stamp, frame.captured_s)
+        frame = Frame(frame.image, frame.index, stamp, frame.captured_s, frame.still)
         self._last_ts = stamp
         self._held = frame
         if not source.info.is_live and not s.paused:

@@ -1,0 +1,328 @@
+"""MediaPipe landmark models as processors, through the Tasks API: face mesh, hands, pose, and
+BlazeFace face detection.
+
+MediaPipe is imported only when one of these processors first runs (importing it also imports
+TensorFlow when that is installed, which takes seconds). Video frames go through VIDEO running
+mode, which tracks between frames and needs strictly increasing timestamps; still images go
+through IMAGE mode. A task is created per (model, options, mode) and kept in a small table;
+tasks hold native resources, so they are closed explicitly — when evicted from the table, when a
+stream restarts, and at exit — never left to the garbage collector.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from visionapp.core import weights
+from visionapp.core.errors import ModelNotFound
+from visionapp.core.params import ProcessorBase, param
+from visionapp.core.types import Detections, Frame, Landmarks, Result
+
+CREATE_TIMEOUT_S = 60.0
+MAX_OPEN_TASKS = 6
+NOSE_TIP = 1  # face-mesh landmark index of the nose tip
+
+
+# ----------------------------------------------------------------------------- task management
+
+
+@functools.cache
+def _vision():
+    """The MediaPipe vision module, imported on first use."""
+    from mediapipe.tasks.python import vision
+
+    return vision
+
+
+@functools.cache
+def _model_bytes(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+class _Task:
+    """One MediaPipe task plus the last timestamp it was given (VIDEO mode needs increasing)."""
+
+    def __init__(self, task: Any, video: bool):
+        self.task = task
+        self.video = video
+        self.last_ts = -1
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        self.task.close()
+
+
+_TASKS: OrderedDict[tuple, _Task] = OrderedDict()
+_TASKS_LOCK = threading.Lock()
+
+
+def close_all() -> None:
+    """Close every open MediaPipe task (at exit, or when the GUI stops processing)."""
+    with _TASKS_LOCK:
+        while _TASKS:
+            _TASKS.popitem()[1].close()
+
+
+atexit.register(close_all)
+
+
+def _create_with_timeout(factory) -> Any:
+    """Create a task on a helper thread: a corrupt model must give an error, never a hang."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["task"] = factory()
+        except Exception as exc:  # noqa: BLE001 - re-raised below with the model's name
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="mediapipe-create", daemon=True)
+    thread.start()
+    thread.join(CREATE_TIMEOUT_S)
+    if thread.is_alive():
+        raise ModelNotFound(f"MediaPipe did not load the model within {CREATE_TIMEOUT_S:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["task"]
+
+
+def get_task(kind: str, model_name: str, options: tuple[tuple[str, Any], ...], video: bool,
+             timestamp_ms: int) -> _Task:
+    """The task for these settings, recreated when a stream restarts (timestamp went back)."""
+    path = str(weights.resolve(model_name))
+    key = (kind, path, options, video)
+    with _TASKS_LOCK:
+        task = _TASKS.get(key)
+        if task is not None and video and timestamp_ms <= task.last_ts:
+            del _TASKS[key]  # a new video or a seek: start tracking afresh
+            task.close()
+            task = None
+        if task is not None:
+            _TASKS.move_to_end(key)
+            return task
+    vision = _vision()
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    option_cls, task_cls = {
+        "face_mesh": (vision.FaceLandmarkerOptions, vision.FaceLandmarker),
+        "hands": (vision.HandLandmarkerOptions, vision.HandLandmarker),
+        "pose": (vision.PoseLandmarkerOptions, vision.PoseLandmarker),
+        "face_detection": (vision.FaceDetectorOptions, vision.FaceDetector),
+    }[kind]
+    mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
+    opts = option_cls(base_options=BaseOptions(model_asset_buffer=_model_bytes(path)),
+                      running_mode=mode, **dict(options))
+    try:
+        created = _create_with_timeout(lambda: task_cls.create_from_options(opts))
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ModelNotFound(f"MediaPipe could not load {path!r} ({exc}); the file is damaged or "
+                            f"not a {kind} model: delete it and run 'visionapp models fetch "
+                            f"{model_name}'") from None
+    task = _Task(created, video)
+    with _TASKS_LOCK:
+        _TASKS[key] = task
+        while len(_TASKS) > MAX_OPEN_TASKS:
+            _TASKS.popitem(last=False)[1].close()
+    return task
+
+
+def run_task(kind: str, model_name: str, options: dict[str, Any], frame: Frame) -> Any:
+    """Run the task on ``frame`` (BGR) in VIDEO or IMAGE mode and return MediaPipe's result."""
+    video = not frame.still
+    task = get_task(kind, model_name, tuple(sorted(options.items())), video, frame.timestamp_ms)
+    import mediapipe as mp
+
+    rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+    image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+    with task.lock:
+        if not video:
+            return task.task.detect(image)
+        timestamp = max(frame.timestamp_ms, task.last_ts + 1)
+        task.last_ts = timestamp
+        return task.task.detect_for_video(image, timestamp)
+
+
+def _points(landmarks, width: int, height: int) -> np.ndarray:
+    """MediaPipe's normalised landmarks → (K, 2) float32 pixels."""
+    return np.array([(p.x * width, p.y * height) for p in landmarks], np.float32).reshape(-1, 2)
+
+
+def _pairs(connections) -> tuple[tuple[int, int], ...]:
+    return tuple((c.start, c.end) for c in connections)
+
+
+def _box(points: np.ndarray) -> list[float]:
+    x1, y1 = points.min(axis=0)
+    x2, y2 = points.max(axis=0)
+    return [float(x1), float(y1), float(x2), float(y2)]
+
+
+# ----------------------------------------------------------------------------- processors
+
+
+@dataclass(frozen=True)
+class FaceMesh(ProcessorBase):
+    """MediaPipe Face Landmarker: 478 points per face (468 mesh + 10 iris), drawn as a mesh."""
+
+    name: ClassVar[str] = "mediapipe.face_mesh"
+    max_faces: int = param(1, min=1, max=10)
+    min_detection_confidence: float = param(0.5, min=0.0, max=1.0, step=0.05)
+    min_presence_confidence: float = param(0.5, min=0.0, max=1.0, step=0.05)
+    min_tracking_confidence: float = param(0.5, min=0.0, max=1.0, step=0.05)
+    draw: str = param("tesselation", choices=("tesselation", "contours", "points"))
+    blendshapes: bool = param(False, help="list the strongest expression scores of face 1")
+    model: str = param("face_landmarker.task", kind="path")
+
+    def __call__(self, frame: Frame) -> Result:
+        options = {"num_faces": self.max_faces,
+                   "min_face_detection_confidence": self.min_detection_confidence,
+                   "min_face_presence_confidence": self.min_presence_confidence,
+                   "min_tracking_confidence": self.min_tracking_confidence,
+                   "output_face_blendshapes": self.blendshapes}
+        found = run_task("face_mesh", self.model, options, frame)
+        h, w = frame.image.shape[:2]
+        conn = _vision().FaceLandmarksConnections
+        connections = {"tesselation": _pairs(conn.FACE_LANDMARKS_TESSELATION),
+                       "contours": _pairs(conn.FACE_LANDMARKS_CONTOURS), "points": ()}[self.draw]
+        marks, boxes = [], []
+        for face in found.face_landmarks:
+            pts = _points(face, w, h)
+            marks.append(Landmarks(pts, "face", connections=connections,
+                                   draw_points=self.draw == "points"))
+            boxes.append(_box(pts))
+        text = [f"face mesh: {len(marks)} face(s) × {len(marks[0].points_xy) if marks else 478} "
+                "landmarks"]
+        if self.blendshapes and found.face_blendshapes:
+            top = sorted(found.face_blendshapes[0], key=lambda c: -c.score)[:4]
+            text.append("expression: " + ", ".join(f"{c.category_name} {c.score:.2f}"
+                                                    for c in top))
+        dets = Detections.from_lists(boxes, [1.0] * len(boxes), ["face mesh"] * len(boxes))
+        return Result(self.name, detections=dets, landmarks=tuple(marks), text=tuple(text))
+
+
+# Finger joints: (tip, pip) for index..pinky; the thumb compares tip and IP joint to the pinky MCP.
+_FINGERS = ((8, 6), (12, 10), (16, 14), (20, 18))
+_THUMB_TIP, _THUMB_IP, _PINKY_MCP, _WRIST = 4, 3, 17, 0
+
+
+def count_fingers(points: np.ndarray) -> int:
+    """Raised fingers of one hand from its 21 landmarks, independent of the hand's rotation:
+    a finger is up when its tip is farther from the wrist than its middle joint."""
+    wrist = points[_WRIST]
+    up = sum(np.linalg.norm(points[tip] - wrist) > np.linalg.norm(points[pip] - wrist)
+             for tip, pip in _FINGERS)
+    pinky = points[_PINKY_MCP]
+    thumb_up = np.linalg.norm(points[_THUMB_TIP] - pinky) > np.linalg.norm(
+        points[_THUMB_IP] - pinky) * 1.1
+    return int(up + thumb_up)
+
+
+@dataclass(frozen=True)
+class Hands(ProcessorBase):
+    """MediaPipe Hand Landmarker: 21 points per hand, the skeleton, and Left/Right."""
+
+    name: ClassVar[str] = "mediapipe.hands"
+    max_hands: int = param(2, min=1, max=4)
+    min_detection_confidence: float = param(0.5, min=0.0, max=1.0, step=0.05)
+    min_presence_confidence: float = param(0.5, min=0.0, max=1.0, step=0.05)
+    min_tracking_confidence: float = param(0.5, min=0.0, max=1.0, step=0.05)
+    finger_count: bool = param(True, help="show how many fingers each hand holds up")
+    model: str = param("hand_landmarker.task", kind="path")
+
+    def __call__(self, frame: Frame) -> Result:
+        options = {"num_hands": self.max_hands,
+                   "min_hand_detection_confidence": self.min_detection_confidence,
+                   "min_hand_presence_confidence": self.min_presence_confidence,
+                   "min_tracking_confidence": self.min_tracking_confidence}
+        found = run_task("hands", self.model, options, frame)
+        h, w = frame.image.shape[:2]
+        skeleton = _pairs(_vision().HandLandmarksConnections.HAND_CONNECTIONS)
+        marks, boxes, labels, scores, text = [], [], [], [], []
+        for hand, handedness in zip(found.hand_landmarks, found.handedness, strict=True):
+            pts = _points(hand, w, h)
+            side = handedness[0].category_name if handedness else "hand"
+            score = float(handedness[0].score) if handedness else 1.0
+            marks.append(Landmarks(pts, side, score, connections=skeleton))
+            boxes.append(_box(pts))
+            labels.append(f"{side} hand")
+            scores.append(score)
+            if self.finger_count:
+                text.append(f"{side} hand ({score:.2f}): {count_fingers(pts)} finger(s) up")
+        dets = Detections.from_lists(boxes, scores, labels)
+        return Result(self.name, detections=dets, landmarks=tuple(marks),
+                      text=(f"hands: {len(marks)}", *text))
+
+
+@dataclass(frozen=True)
+class Pose(ProcessorBase):
+    """MediaPipe Pose Landmarker: 33 body points with visibility, and the skeleton."""
+
+    name: ClassVar[str] = "mediapipe.pose"
+    max_poses: int = param(1, min=1, max=5)
+    min_detection_confidence: float = param(0.5, min=0.0, max=1.0, step=0.05)
+    min_presence_confidence: float = param(0.5, min=0.0, max=1.0, step=0.05)
+    min_tracking_confidence: float = param(0.5, min=0.0, max=1.0, step=0.05)
+    visibility_threshold: float = param(0.5, min=0.0, max=1.0, step=0.05,
+                                        help="hide points less visible than this")
+    segmentation: bool = param(False, help="tint the person mask")
+    model: str = param("pose_landmarker_lite.task", kind="path")
+
+    def __call__(self, frame: Frame) -> Result:
+        options = {"num_poses": self.max_poses,
+                   "min_pose_detection_confidence": self.min_detection_confidence,
+                   "min_pose_presence_confidence": self.min_presence_confidence,
+                   "min_tracking_confidence": self.min_tracking_confidence,
+                   "output_segmentation_masks": self.segmentation}
+        found = run_task("pose", self.model, options, frame)
+        h, w = frame.image.shape[:2]
+        skeleton = _pairs(_vision().PoseLandmarksConnections.POSE_LANDMARKS)
+        marks = []
+        for body in found.pose_landmarks:
+            visibility = np.array([p.visibility or 0.0 for p in body], np.float32)
+            marks.append(Landmarks(_points(body, w, h), "pose", visibility=visibility,
+                                   connections=skeleton,
+                                   min_visibility=self.visibility_threshold))
+        overlay = None
+        if self.segmentation and found.segmentation_masks:
+            mask = np.asarray(found.segmentation_masks[0].numpy_view()).reshape(h, w)
+            overlay = np.zeros((h, w, 3), np.uint8)
+            overlay[mask > 0.5] = (255, 0, 255)
+            overlay = cv2.addWeighted(frame.image, 1.0, overlay, 0.6, 0)
+        return Result(self.name, landmarks=tuple(marks), overlay=overlay, overlay_mode="replace",
+                      text=(f"pose: {len(marks)} body(ies) × 33 landmarks",))
+
+
+@dataclass(frozen=True)
+class FaceDetection(ProcessorBase):
+    """MediaPipe BlazeFace: face boxes with scores and 6 key points (eyes, nose, mouth, ears)."""
+
+    name: ClassVar[str] = "mediapipe.face_detection"
+    min_detection_confidence: float = param(0.5, min=0.0, max=1.0, step=0.05)
+    min_suppression_threshold: float = param(0.3, min=0.0, max=1.0, step=0.05,
+                                             help="NMS IoU threshold between face boxes")
+    model: str = param("blaze_face_short_range.tflite", kind="path")
+
+    def __call__(self, frame: Frame) -> Result:
+        options = {"min_detection_confidence": self.min_detection_confidence,
+                   "min_suppression_threshold": self.min_suppression_threshold}
+        found = run_task("face_detection", self.model, options, frame)
+        h, w = frame.image.shape[:2]
+        boxes, scores, marks = [], [], []
+        for det in found.detections:
+            b = det.bounding_box
+            boxes.append([b.origin_x, b.origin_y, b.origin_x + b.width, b.origin_y + b.height])
+            scores.append(float(det.categories[0].score) if det.categories else 1.0)
+            if det.keypoints:
+                marks.append(Landmarks(_points(det.keypoints, w, h), "face keypoints"))
+        dets = Detections.from_lists(boxes, scores, ["face"] * len(boxes))
+        return Result(self.name, detections=dets, landmarks=tuple(marks),
+                      text=(f"BlazeFace: {len(boxes)} face(s)",))
