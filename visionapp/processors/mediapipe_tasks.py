@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import atexit
 import functools
+import itertools
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
+from visionapp import paths
 from visionapp.core import weights
 from visionapp.core.errors import ModelNotFound
 from visionapp.core.params import ProcessorBase, param
@@ -35,17 +38,18 @@ NOSE_TIP = 1  # face-mesh landmark index of the nose tip
 
 
 @functools.cache
+def _mediapipe():
+    import mediapipe
+
+    return mediapipe
+
+
+@functools.cache
 def _vision():
     """The MediaPipe vision module, imported on first use."""
     from mediapipe.tasks.python import vision
 
     return vision
-
-
-@functools.cache
-def _model_bytes(path: str) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read()
 
 
 class _Task:
@@ -97,9 +101,12 @@ def _create_with_timeout(factory) -> Any:
 
 def get_task(kind: str, model_name: str, options: tuple[tuple[str, Any], ...], video: bool,
              timestamp_ms: int) -> _Task:
-    """The task for these settings, recreated when a stream restarts (timestamp went back)."""
-    path = str(weights.resolve(model_name))
-    key = (kind, path, options, video)
+    """The task for these settings, recreated when a stream restarts (timestamp went back).
+
+    Keyed by the model *name* and the models folder setting, so the per-frame lookup touches no
+    file system; the path is resolved only when a task is created.
+    """
+    key = (kind, model_name, os.environ.get(paths.MODELS_DIR_ENV, ""), options, video)
     with _TASKS_LOCK:
         task = _TASKS.get(key)
         if task is not None and video and timestamp_ms <= task.last_ts:
@@ -109,6 +116,7 @@ def get_task(kind: str, model_name: str, options: tuple[tuple[str, Any], ...], v
         if task is not None:
             _TASKS.move_to_end(key)
             return task
+    path = str(weights.resolve(model_name))
     vision = _vision()
     from mediapipe.tasks.python.core.base_options import BaseOptions
 
@@ -119,7 +127,7 @@ def get_task(kind: str, model_name: str, options: tuple[tuple[str, Any], ...], v
         "face_detection": (vision.FaceDetectorOptions, vision.FaceDetector),
     }[kind]
     mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
-    opts = option_cls(base_options=BaseOptions(model_asset_buffer=_model_bytes(path)),
+    opts = option_cls(base_options=BaseOptions(model_asset_path=path),
                       running_mode=mode, **dict(options))
     try:
         created = _create_with_timeout(lambda: task_cls.create_from_options(opts))
@@ -139,8 +147,7 @@ def run_task(kind: str, model_name: str, options: dict[str, Any], frame: Frame) 
     """Run the task on ``frame`` (BGR) in VIDEO or IMAGE mode and return MediaPipe's result."""
     video = not frame.still
     task = get_task(kind, model_name, tuple(sorted(options.items())), video, frame.timestamp_ms)
-    import mediapipe as mp
-
+    mp = _mediapipe()
     rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
     image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
     with task.lock:
@@ -152,12 +159,19 @@ def run_task(kind: str, model_name: str, options: dict[str, Any], frame: Frame) 
 
 
 def _points(landmarks, width: int, height: int) -> np.ndarray:
-    """MediaPipe's normalised landmarks → (K, 2) float32 pixels."""
-    return np.array([(p.x * width, p.y * height) for p in landmarks], np.float32).reshape(-1, 2)
+    """MediaPipe's normalised landmarks → (K, 2) float32 pixels (one pass, then one multiply)."""
+    n = len(landmarks)
+    xy = np.fromiter(itertools.chain.from_iterable((p.x, p.y) for p in landmarks), np.float32,
+                     2 * n).reshape(n, 2)
+    xy *= (width, height)
+    return xy
 
 
-def _pairs(connections) -> tuple[tuple[int, int], ...]:
-    return tuple((c.start, c.end) for c in connections)
+@functools.cache
+def connections(group: str, name: str) -> tuple[tuple[int, int], ...]:
+    """A MediaPipe connection list (e.g. "FaceLandmarksConnections", "FACE_LANDMARKS_TESSELATION")
+    as index pairs, built once: the tesselation alone has thousands."""
+    return tuple((c.start, c.end) for c in getattr(getattr(_vision(), group), name))
 
 
 def _box(points: np.ndarray) -> list[float]:
@@ -190,23 +204,17 @@ class FaceMesh(ProcessorBase):
                    "output_face_blendshapes": self.blendshapes}
         found = run_task("face_mesh", self.model, options, frame)
         h, w = frame.image.shape[:2]
-        conn = _vision().FaceLandmarksConnections
-        connections = {"tesselation": _pairs(conn.FACE_LANDMARKS_TESSELATION),
-                       "contours": _pairs(conn.FACE_LANDMARKS_CONTOURS), "points": ()}[self.draw]
-        marks, boxes = [], []
-        for face in found.face_landmarks:
-            pts = _points(face, w, h)
-            marks.append(Landmarks(pts, "face", connections=connections,
-                                   draw_points=self.draw == "points"))
-            boxes.append(_box(pts))
+        lines = () if self.draw == "points" else connections(
+            "FaceLandmarksConnections", f"FACE_LANDMARKS_{self.draw.upper()}")
+        marks = [Landmarks(_points(face, w, h), "face", connections=lines,
+                           draw_points=self.draw == "points") for face in found.face_landmarks]
         text = [f"face mesh: {len(marks)} face(s) × {len(marks[0].points_xy) if marks else 478} "
                 "landmarks"]
         if self.blendshapes and found.face_blendshapes:
             top = sorted(found.face_blendshapes[0], key=lambda c: -c.score)[:4]
             text.append("expression: " + ", ".join(f"{c.category_name} {c.score:.2f}"
                                                     for c in top))
-        dets = Detections.from_lists(boxes, [1.0] * len(boxes), ["face mesh"] * len(boxes))
-        return Result(self.name, detections=dets, landmarks=tuple(marks), text=tuple(text))
+        return Result(self.name, landmarks=tuple(marks), text=tuple(text))
 
 
 # Finger joints: (tip, pip) for index..pinky; the thumb compares tip and IP joint to the pinky MCP.
@@ -245,7 +253,7 @@ class Hands(ProcessorBase):
                    "min_tracking_confidence": self.min_tracking_confidence}
         found = run_task("hands", self.model, options, frame)
         h, w = frame.image.shape[:2]
-        skeleton = _pairs(_vision().HandLandmarksConnections.HAND_CONNECTIONS)
+        skeleton = connections("HandLandmarksConnections", "HAND_CONNECTIONS")
         marks, boxes, labels, scores, text = [], [], [], [], []
         for hand, handedness in zip(found.hand_landmarks, found.handedness, strict=True):
             pts = _points(hand, w, h)
@@ -284,7 +292,7 @@ class Pose(ProcessorBase):
                    "output_segmentation_masks": self.segmentation}
         found = run_task("pose", self.model, options, frame)
         h, w = frame.image.shape[:2]
-        skeleton = _pairs(_vision().PoseLandmarksConnections.POSE_LANDMARKS)
+        skeleton = connections("PoseLandmarksConnections", "POSE_LANDMARKS")
         marks = []
         for body in found.pose_landmarks:
             visibility = np.array([p.visibility or 0.0 for p in body], np.float32)
