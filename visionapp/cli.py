@@ -200,7 +200,8 @@ def cmd_process(args: argparse.Namespace) -> int:
 def _process_one(args, spec: str, video: Path | None, processors: tuple,
                  jsonl: AtomicTextWriter | None) -> list[str]:
     source = open_source(spec, realtime=False, default_demo_frames=DEMO_FRAMES_DEFAULT,
-                         folder_fps=args.fps or 1.0)
+                         folder_fps=args.fps or 1.0, camera_wh=_camera_size(args.camera_size),
+                         camera_fps=args.camera_fps)
     problems = []
     with source:
         total = source.info.frame_count
@@ -235,6 +236,8 @@ def _process_one(args, spec: str, video: Path | None, processors: tuple,
             shown = ", ".join(skipped[:5]) + (" …" if len(skipped) > 5 else "")
             problems.append(f"skipped {len(skipped)} file(s) in {spec} that are not readable "
                             f"images: {shown}")
+        if source.info.kind == "camera" and not args.quiet:
+            print(f"{spec}: camera delivered {source.info.detail}", file=sys.stderr)
         if not args.quiet:
             stats = report.stats
             parts = [f"{report.frames} frames in {report.seconds:.1f} s ({report.fps:.1f} fps)"]
@@ -250,6 +253,16 @@ def _run_batch(frames, processors, outputs: Outputs, bar, stop, args):
 
     return process_batch(frames, processors, outputs.write, on_frame=lambda n: bar.update(1),
                          stop=stop, show_text=not args.no_text)
+
+
+def _camera_size(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ParameterError(f"--camera-size {text!r}: use WIDTHxHEIGHT, e.g. 1280x720") from None
+    return w, h
 
 
 def _limited(source: Source, max_frames: int | None):
@@ -378,6 +391,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=0.0, help="output fps (default: the source's)")
     p.add_argument("--fourcc", help="codec for --out (default mp4v for .mp4, MJPG for .avi)")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames")
+    p.add_argument("--camera-size", metavar="WxH", help="ask cameras for this resolution")
+    p.add_argument("--camera-fps", type=float, help="ask cameras for this frame rate")
     p.add_argument("--no-text", action="store_true", help="no readout text on frames")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")

@@ -136,3 +136,13 @@ def test_tasks_close_explicitly():
     assert mediapipe_tasks._TASKS
     mediapipe_tasks.close_all()
     assert not mediapipe_tasks._TASKS
+
+
+def test_pose_segmentation_mask_overlay(shared):
+    with open_source(str(shared("data/videos/pose_segmentation.mp4"))) as source:
+        frame = next(iter(source))
+    result = registry.create("mediapipe.pose", {"segmentation": True})(
+        Frame(frame.image, 0, 0, still=True))
+    assert result.overlay is not None and result.overlay.shape == frame.image.shape
+    changed = np.any(result.overlay != frame.image, axis=2).mean()
+    assert 0.02 < changed < 0.8  # the dancer is tinted, the background is not

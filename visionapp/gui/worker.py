@@ -261,6 +261,12 @@ class Worker:
             source.close()
             return None
         if frame is None:  # end of a file source
+            expected = source.info.frame_count
+            position = getattr(source, "position", 0)
+            if source.info.kind == "video" and expected and position < expected - max(
+                    2, expected // 100):
+                self.signals.error.emit(f"{source.info.name} stopped decoding after {position} "
+                                        f"of {expected} frames (truncated or damaged?)")
             if s.loop and source.info.kind in ("video", "folder", "demo"):
                 source.seek(0)
                 self._ts_offset = self._last_ts + 1
