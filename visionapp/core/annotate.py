@@ -73,6 +73,23 @@ def draw_detections(canvas: np.ndarray, dets: Detections, thick: int, scale: flo
         _label(canvas, text, x1, y1, color, scale, max(1, thick - 1))
 
 
+def draw_candidates(canvas: np.ndarray, dets: Detections, scale: float) -> None:
+    """Faint 1-px boxes (what NMS removed); labelled ones get their text in small type."""
+    faint = canvas.copy()
+    for i in range(len(dets)):
+        x1, y1, x2, y2 = (int(round(v)) for v in dets.xyxy[i])
+        cv2.rectangle(faint, (x1, y1), (x2, y2), color_for(dets.labels[i] or "candidate"), 1)
+    cv2.addWeighted(faint, 0.55, canvas, 0.45, 0, dst=canvas)
+    labelled = [i for i in range(len(dets)) if dets.labels[i]]
+    step = int(14 * scale / 0.5)
+    for k, i in enumerate(labelled):
+        x1, y1, x2, y2 = (int(round(v)) for v in dets.xyxy[i])
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), (0, 200, 255), 1, cv2.LINE_AA)
+        # Near-duplicate boxes share a corner: stack their labels instead of overprinting.
+        cv2.putText(canvas, dets.labels[i], (x2 + 3, y1 + (k + 1) * step), FONT, scale * 0.8,
+                    (0, 200, 255), 1, cv2.LINE_AA)
+
+
 def draw_landmarks(canvas: np.ndarray, marks: Landmarks, thick: int) -> None:
     color = color_for(marks.label or "landmarks")
     pts = np.round(marks.points_xy).astype(np.int32)
@@ -127,10 +144,12 @@ def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = 
         else:
             beside.append(_as_bgr(result.overlay, (w, h)))
     drawing = show_text and any(r.text for r in results) or any(
-        len(r.detections) or r.landmarks for r in results)
+        len(r.detections) or r.landmarks or r.candidates is not None for r in results)
     if drawing and not owned:
         canvas = canvas.copy()
     for result in results:
+        if result.candidates is not None:
+            draw_candidates(canvas, result.candidates, scale)
         draw_detections(canvas, result.detections, thick, scale)
         for marks in result.landmarks:
             draw_landmarks(canvas, marks, thick)

@@ -79,3 +79,35 @@ def nms(
             iou = np.where(union > 0, inter / union, 0.0)
         order = rest[iou <= iou_threshold]
     return np.asarray(keep, dtype=np.int64)
+
+
+def suppressors(
+    xyxy: ArrayLike,
+    keep: ArrayLike,
+    iou_threshold: float,
+    class_id: ArrayLike | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """For every box: which kept box suppressed it, and their IoU — what NMS did, made visible.
+
+    Greedy NMS visits kept boxes best-first, so a dropped box was removed by the *first* kept
+    box (in ``keep`` order) that overlaps it by more than the threshold (and has its class, if
+    ``class_id`` is given). Returns ``(by, iou)``: ``by[i]`` is that kept box's index (-1 for a
+    kept box), ``iou[i]`` the overlap that removed box ``i`` (0 for kept boxes).
+    """
+    boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    keep = np.asarray(keep, dtype=np.int64).reshape(-1)
+    by = np.full(len(boxes), -1, np.int64)
+    overlap = np.zeros(len(boxes))
+    if len(keep) == 0 or len(boxes) == 0:
+        return by, overlap
+    iou = box_iou(boxes[keep], boxes)  # (kept, all)
+    hits = iou > iou_threshold
+    if class_id is not None:
+        classes = np.asarray(class_id).reshape(-1)
+        hits &= classes[keep][:, None] == classes[None, :]
+    hits[:, keep] = False
+    first = np.argmax(hits, axis=0)
+    dropped = hits.any(axis=0)
+    by[dropped] = keep[first[dropped]]
+    overlap[dropped] = iou[first[dropped], np.flatnonzero(dropped)]
+    return by, overlap

@@ -39,6 +39,7 @@ BUILTINS: dict[str, str] = {
     "mediapipe.hands": "visionapp.processors.mediapipe_tasks:Hands",
     "mediapipe.pose": "visionapp.processors.mediapipe_tasks:Pose",
     "mediapipe.face_detection": "visionapp.processors.mediapipe_tasks:FaceDetection",
+    "yolo.detect": "visionapp.processors.yolo:YoloDetect",
 }
 
 

@@ -124,6 +124,9 @@ class Result:
     overlay_mode: OverlayMode = "blend"
     text: tuple[str, ...] = ()
     elapsed_ms: float = 0.0
+    # Boxes considered but not kept (e.g. NMS candidates), drawn thin and faint; a non-empty
+    # label is written beside its box ("IoU 0.82").
+    candidates: Detections | None = None
 
 
 @runtime_checkable

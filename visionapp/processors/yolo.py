@@ -1,0 +1,295 @@
+"""Ultralytics YOLO detection with a fast CPU path, tracking, and non-maximum suppression shown.
+
+- Weights: a ``.pt``, an ``.onnx`` file or an ``*_openvino_model`` folder; ``auto`` takes the
+  newest small COCO model the resolver finds (yolo11n.pt, else yolov8n.pt; downloads yolo11n.pt
+  when neither is on disk). Paths are always absolute, so Ultralytics never downloads by itself.
+- ``backend="accelerate"`` exports a ``.pt`` once to the fastest backend here (OpenVINO on x86
+  CPUs; with a CUDA GPU, TensorRT when installed, else PyTorch on the GPU) and caches the export
+  in the user cache under the weights' hash, image size and backend. If the export fails the
+  processor says so and uses PyTorch.
+- ``show_candidates`` runs the model with NMS switched off (IoU threshold 1.0), then applies
+  visionapp's own NumPy NMS so every candidate, the kept boxes and who suppressed whom (with the
+  IoU) can be drawn. Without it, the backend's own NMS is used (the fast path); the two agree.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import platform
+import shutil
+import tempfile
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from visionapp import paths
+from visionapp.core import weights
+from visionapp.core.errors import BadInput, ModelNotFound
+from visionapp.core.nms import nms, suppressors
+from visionapp.core.params import ProcessorBase, param
+from visionapp.core.types import Detections, Frame, Landmarks, Result
+
+log = logging.getLogger(__name__)
+
+IMAGE_SIZES = (320, 416, 480, 512, 640, 800, 960, 1280)
+AUTO_WEIGHTS = ("yolo11n.pt", "yolov8n.pt")
+
+
+def _ultralytics():
+    # Keep Ultralytics' settings file in visionapp's cache, not the user's home.
+    os.environ.setdefault("YOLO_CONFIG_DIR", str(paths.user_cache_dir() / "ultralytics"))
+    import ultralytics
+
+    logging.getLogger("ultralytics").setLevel(logging.WARNING)  # no per-model chatter on stdout
+    return ultralytics
+
+
+def resolve_weights(name: str) -> Path:
+    """``auto`` → the first of AUTO_WEIGHTS on disk (else download yolo11n.pt); else resolve."""
+    if name != "auto":
+        candidate = Path(name).expanduser()
+        if candidate.is_dir():  # an exported OpenVINO model folder
+            return candidate.resolve()
+        return weights.resolve(name)
+    for option in AUTO_WEIGHTS:
+        found = weights.find_local(option)
+        if found is not None:
+            return found
+    return weights.resolve(AUTO_WEIGHTS[0])
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def accelerated_format() -> str:
+    """The export format that runs fastest on this machine."""
+    if cuda_available():
+        try:
+            import tensorrt  # noqa: F401
+
+            return "engine"
+        except ImportError:
+            return "pytorch"  # PyTorch on the GPU is already fast
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        try:
+            import openvino  # noqa: F401
+
+            return "openvino"
+        except ImportError:
+            pass
+    return "pytorch"
+
+
+_EXPORT_LOCK = threading.Lock()
+
+
+def export_path(pt: Path, imgsz: int, fmt: str) -> Path:
+    key = f"{weights.sha256_of(pt)[:16]}_{imgsz}_{fmt}"
+    suffix = {"openvino": "_openvino_model", "engine": ".engine", "onnx": ".onnx"}[fmt]
+    return paths.user_cache_dir() / "exports" / key / f"{pt.stem}{suffix}"
+
+
+def export_model(pt: Path, imgsz: int, fmt: str) -> Path:
+    """Export ``pt`` once per (hash, imgsz, format); later calls reuse the cached export.
+
+    Ultralytics writes its export beside the weights, so the weights are linked into a
+    temporary folder first; the finished export is renamed into place atomically.
+    """
+    final = export_path(pt, imgsz, fmt)
+    with _EXPORT_LOCK:
+        if final.exists():
+            return final
+        final.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".export-", dir=final.parent))
+        try:
+            link = work / pt.name
+            try:
+                link.symlink_to(pt)
+            except OSError:
+                shutil.copy2(pt, link)
+            model = _ultralytics().YOLO(str(link))
+            produced = Path(model.export(format=fmt, imgsz=imgsz, verbose=False))
+            os.replace(produced, final)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return final
+
+
+class _Runtime:
+    """A loaded model plus per-stream state (tracker inside Ultralytics, our trails)."""
+
+    def __init__(self, model: Any, backend: str, note: str):
+        self.model = model
+        self.backend = backend
+        self.note = note
+        self.lock = threading.Lock()
+        self.trails: dict[int, deque] = defaultdict(lambda: deque(maxlen=200))
+        self.last_ts = -1
+
+
+@functools.lru_cache(maxsize=8)
+def load_runtime(weights_path: str, backend: str, imgsz: int, device: str,
+                 tracker: str) -> _Runtime:
+    """Load once per configuration: changing a threshold never reloads the model."""
+    ul = _ultralytics()
+    path = Path(weights_path)
+    note = ""
+    target = path
+    used = "pytorch" if path.suffix == ".pt" else ("openvino" if path.is_dir() else path.suffix)
+    if backend == "accelerate" and path.suffix == ".pt":
+        fmt = accelerated_format()
+        if fmt != "pytorch":
+            try:
+                target = export_model(path, imgsz, fmt)
+                used = fmt
+            except Exception as exc:  # noqa: BLE001 - any export failure falls back to PyTorch
+                log.warning("export of %s to %s failed: %s", path.name, fmt, exc)
+                note = f"{fmt} export failed ({type(exc).__name__}: {exc}); using PyTorch"
+    try:
+        model = ul.YOLO(str(target), task="detect")
+        if used == "pytorch":
+            model.to(device)
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file
+        raise ModelNotFound(f"{path.name} could not be loaded as a YOLO model "
+                            f"({type(exc).__name__}: {exc}); choose an Ultralytics .pt, .onnx or "
+                            "OpenVINO export") from None
+    if getattr(model, "task", "detect") != "detect":
+        raise ModelNotFound(f"{path.name} is a YOLO {model.task} model; choose a detection model")
+    return _Runtime(model, used, note)
+
+
+def class_ids(names: dict[int, str], wanted: str) -> list[int] | None:
+    """Class filter text ("car, person") → class ids; an unknown name is a clear error."""
+    items = [w.strip() for w in wanted.split(",") if w.strip()]
+    if not items:
+        return None
+    by_name = {v.lower(): k for k, v in names.items()}
+    unknown = [w for w in items if w.lower() not in by_name]
+    if unknown:
+        raise BadInput(f"yolo.detect classes: {', '.join(unknown)} not among this model's "
+                       f"classes: {', '.join(names.values())}")
+    return sorted(by_name[w.lower()] for w in items)
+
+
+def _detections(boxes, names: dict[int, str], with_tracks: bool) -> Detections:
+    xyxy = boxes.xyxy.cpu().numpy().astype(np.float32).reshape(-1, 4)
+    conf = boxes.conf.cpu().numpy().astype(np.float32).reshape(-1)
+    cls = boxes.cls.cpu().numpy().astype(np.int32).reshape(-1)
+    track = None
+    if with_tracks:
+        ids = boxes.id
+        track = (np.full(len(cls), -1, np.int32) if ids is None
+                 else ids.cpu().numpy().astype(np.int32).reshape(-1))
+    return Detections(xyxy, conf, cls, tuple(names[int(c)] for c in cls), track)
+
+
+@dataclass(frozen=True)
+class YoloDetect(ProcessorBase):
+    """Ultralytics YOLO object detection; "show candidates" draws what NMS removed and why."""
+
+    name: ClassVar[str] = "yolo.detect"
+    weights: str = param("auto", kind="path", help="auto, a .pt/.onnx file or OpenVINO folder")
+    backend: str = param("accelerate", choices=("accelerate", "pytorch"),
+                         help="accelerate: export once to the fastest backend here")
+    imgsz: int = param(640, choices=IMAGE_SIZES, help="network input size in px")
+    conf: float = param(0.25, min=0.01, max=1.0, step=0.01, help="confidence threshold")
+    iou: float = param(0.7, min=0.05, max=0.95, step=0.05, help="NMS IoU threshold")
+    max_det: int = param(300, min=1, max=1000)
+    classes: str = param("", kind="text", help="only these class names, comma-separated")
+    agnostic_nms: bool = param(False, help="boxes of different classes suppress each other")
+    device: str = param("auto", choices=("auto", "cpu", "cuda"))
+    show_candidates: bool = param(False, help="draw every candidate before NMS, faint")
+    explain: int = param(0, min=0, max=999, help="kept box (by rank) whose suppressed boxes "
+                                                 "are labelled with their IoU")
+    tracker: str = param("none", choices=("none", "bytetrack", "botsort"))
+    trail_length: int = param(20, min=0, max=200, help="tracked points drawn per object")
+
+    def runtime(self) -> _Runtime:
+        device = self.device
+        if device == "auto":
+            device = "cuda:0" if cuda_available() else "cpu"
+        elif device == "cuda":
+            device = "cuda:0"
+        return load_runtime(str(resolve_weights(self.weights)), self.backend, self.imgsz,
+                            device, self.tracker)
+
+    def __call__(self, frame: Frame) -> Result:
+        rt = self.runtime()
+        names = rt.model.names
+        classes = class_ids(names, self.classes)
+        common = {"imgsz": self.imgsz, "conf": self.conf, "classes": classes,
+                  "agnostic_nms": self.agnostic_nms, "verbose": False}
+        text = []
+        candidates = None
+        with rt.lock:
+            if self.tracker != "none":
+                if frame.timestamp_ms <= rt.last_ts or frame.still:
+                    rt.trails.clear()
+                rt.last_ts = frame.timestamp_ms
+                out = rt.model.track(frame.image, persist=not frame.still,
+                                     tracker=f"{self.tracker}.yaml", iou=self.iou,
+                                     max_det=self.max_det, **common)[0]
+                dets = _detections(out.boxes, names, with_tracks=True)
+            elif self.show_candidates:
+                out = rt.model.predict(frame.image, iou=1.0, max_det=30000, **common)[0]
+                every = _detections(out.boxes, names, with_tracks=False)
+                dets, candidates, summary = self._visible_nms(every)
+                text.append(summary)
+            else:
+                out = rt.model.predict(frame.image, iou=self.iou, max_det=self.max_det,
+                                       **common)[0]
+                dets = _detections(out.boxes, names, with_tracks=False)
+        counts: dict[str, int] = defaultdict(int)
+        for label in dets.labels:
+            counts[label] += 1
+        text.insert(0, f"YOLO {rt.backend} @{self.imgsz}: " + (
+            ", ".join(f"{n} {label}" for label, n in sorted(counts.items())) or "nothing"))
+        if rt.note:
+            text.append(rt.note)
+        landmarks = self._trails(rt, dets) if self.tracker != "none" and self.trail_length else ()
+        return Result(self.name, detections=dets, landmarks=landmarks, text=tuple(text),
+                      candidates=candidates)
+
+    def _visible_nms(self, every: Detections) -> tuple[Detections, Detections, str]:
+        """Greedy NMS in NumPy over all candidates; label the boxes the explained box removed."""
+        cls = None if self.agnostic_nms else every.class_id
+        keep = nms(every.xyxy, every.confidence, self.iou, cls)[: self.max_det]
+        by, overlap = suppressors(every.xyxy, keep, self.iou, cls)
+        kept = Detections(every.xyxy[keep], every.confidence[keep], every.class_id[keep],
+                          tuple(every.labels[i] for i in keep))
+        dropped = np.setdiff1d(np.arange(len(every)), keep)
+        explained = keep[self.explain] if self.explain < len(keep) else -1
+        labels = tuple(f"IoU {overlap[i]:.2f}" if by[i] == explained >= 0 else ""
+                       for i in dropped)
+        faint = Detections(every.xyxy[dropped], every.confidence[dropped],
+                           every.class_id[dropped], labels)
+        n_explained = sum(1 for label in labels if label)
+        summary = (f"NMS: {len(every)} candidates -> {len(keep)} kept (IoU > {self.iou:.2f} "
+                   f"suppressed); box #{self.explain} removed {n_explained}")
+        return kept, faint, summary
+
+    def _trails(self, rt: _Runtime, dets: Detections) -> tuple[Landmarks, ...]:
+        out = []
+        if dets.track_id is None:
+            return ()
+        for i, track in enumerate(dets.track_id):
+            if track < 0:
+                continue
+            x1, y1, x2, y2 = dets.xyxy[i]
+            trail = rt.trails[int(track)]
+            trail.append(((x1 + x2) / 2, (y1 + y2) / 2))
+            points = np.array(list(trail)[-self.trail_length:], np.float32)
+            if len(points) > 1:
+                pairs = tuple((k, k + 1) for k in range(len(points) - 1))
+                out.append(Landmarks(points, dets.labels[i], connections=pairs,
+                                     draw_points=False))
+        return tuple(out)
