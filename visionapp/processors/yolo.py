@@ -92,19 +92,28 @@ def accelerated_format() -> str:
 _EXPORT_LOCK = threading.Lock()
 
 
-def export_path(pt: Path, imgsz: int, fmt: str) -> Path:
-    key = f"{weights.sha256_of(pt)[:16]}_{imgsz}_{fmt}"
+def input_hw(frame_hw: tuple[int, int], imgsz: int, stride: int = 32) -> tuple[int, int]:
+    """The network input for a frame: the long side scaled to ``imgsz``, each side rounded up to
+    the stride — the same minimal letterbox PyTorch inference uses, so an export of this exact
+    shape sees the same pixels (and computes less than a padded square)."""
+    h, w = frame_hw
+    scale = imgsz / max(h, w)
+    return (int(np.ceil(h * scale / stride) * stride), int(np.ceil(w * scale / stride) * stride))
+
+
+def export_path(pt: Path, shape_hw: tuple[int, int], fmt: str) -> Path:
+    key = f"{weights.sha256_of(pt)[:16]}_{shape_hw[0]}x{shape_hw[1]}_{fmt}"
     suffix = {"openvino": "_openvino_model", "engine": ".engine", "onnx": ".onnx"}[fmt]
     return paths.user_cache_dir() / "exports" / key / f"{pt.stem}{suffix}"
 
 
-def export_model(pt: Path, imgsz: int, fmt: str) -> Path:
-    """Export ``pt`` once per (hash, imgsz, format); later calls reuse the cached export.
+def export_model(pt: Path, shape_hw: tuple[int, int], fmt: str) -> Path:
+    """Export ``pt`` once per (hash, input shape, format); later calls reuse the cached export.
 
     Ultralytics writes its export beside the weights, so the weights are linked into a
     temporary folder first; the finished export is renamed into place atomically.
     """
-    final = export_path(pt, imgsz, fmt)
+    final = export_path(pt, shape_hw, fmt)
     with _EXPORT_LOCK:
         if final.exists():
             return final
@@ -117,7 +126,7 @@ def export_model(pt: Path, imgsz: int, fmt: str) -> Path:
             except OSError:
                 shutil.copy2(pt, link)
             model = _ultralytics().YOLO(str(link))
-            produced = Path(model.export(format=fmt, imgsz=imgsz, verbose=False))
+            produced = Path(model.export(format=fmt, imgsz=list(shape_hw), verbose=False))
             os.replace(produced, final)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -127,30 +136,32 @@ def export_model(pt: Path, imgsz: int, fmt: str) -> Path:
 class _Runtime:
     """A loaded model plus per-stream state (tracker inside Ultralytics, our trails)."""
 
-    def __init__(self, model: Any, backend: str, note: str):
+    def __init__(self, model: Any, backend: str, note: str, shape_hw: tuple[int, int] | None):
         self.model = model
         self.backend = backend
         self.note = note
+        self.shape_hw = shape_hw  # the fixed input of an export made here; None: any size
         self.lock = threading.Lock()
         self.trails: dict[int, deque] = defaultdict(lambda: deque(maxlen=200))
         self.last_ts = -1
 
 
 @functools.lru_cache(maxsize=8)
-def load_runtime(weights_path: str, backend: str, imgsz: int, device: str,
+def load_runtime(weights_path: str, backend: str, shape_hw: tuple[int, int], device: str,
                  tracker: str) -> _Runtime:
     """Load once per configuration: changing a threshold never reloads the model."""
     ul = _ultralytics()
     path = Path(weights_path)
     note = ""
     target = path
+    exported = None
     used = "pytorch" if path.suffix == ".pt" else ("openvino" if path.is_dir() else path.suffix)
     if backend == "accelerate" and path.suffix == ".pt":
         fmt = accelerated_format()
         if fmt != "pytorch":
             try:
-                target = export_model(path, imgsz, fmt)
-                used = fmt
+                target = export_model(path, shape_hw, fmt)
+                used, exported = fmt, shape_hw
             except Exception as exc:  # noqa: BLE001 - any export failure falls back to PyTorch
                 log.warning("export of %s to %s failed: %s", path.name, fmt, exc)
                 note = f"{fmt} export failed ({type(exc).__name__}: {exc}); using PyTorch"
@@ -164,7 +175,7 @@ def load_runtime(weights_path: str, backend: str, imgsz: int, device: str,
                             "OpenVINO export") from None
     if getattr(model, "task", "detect") != "detect":
         raise ModelNotFound(f"{path.name} is a YOLO {model.task} model; choose a detection model")
-    return _Runtime(model, used, note)
+    return _Runtime(model, used, note, exported)
 
 
 def class_ids(names: dict[int, str], wanted: str) -> list[int] | None:
@@ -213,20 +224,26 @@ class YoloDetect(ProcessorBase):
     tracker: str = param("none", choices=("none", "bytetrack", "botsort"))
     trail_length: int = param(20, min=0, max=200, help="tracked points drawn per object")
 
-    def runtime(self) -> _Runtime:
+    def runtime(self, frame_hw: tuple[int, int]) -> _Runtime:
+        """The loaded model for frames of this size (an export is specific to its input shape;
+        PyTorch models take any, so they are keyed by the image size alone)."""
         device = self.device
         if device == "auto":
             device = "cuda:0" if cuda_available() else "cpu"
         elif device == "cuda":
             device = "cuda:0"
-        return load_runtime(str(resolve_weights(self.weights)), self.backend, self.imgsz,
-                            device, self.tracker)
+        path = resolve_weights(self.weights)
+        shape = input_hw(frame_hw, self.imgsz) if (
+            self.backend == "accelerate" and path.suffix == ".pt") else (self.imgsz, self.imgsz)
+        return load_runtime(str(path), self.backend, shape, device, self.tracker)
 
     def __call__(self, frame: Frame) -> Result:
-        rt = self.runtime()
+        hw = frame.image.shape[:2]
+        rt = self.runtime(hw)
         names = rt.model.names
         classes = class_ids(names, self.classes)
-        common = {"imgsz": self.imgsz, "conf": self.conf, "classes": classes,
+        size = list(rt.shape_hw) if rt.shape_hw else self.imgsz
+        common = {"imgsz": size, "conf": self.conf, "classes": classes,
                   "agnostic_nms": self.agnostic_nms, "verbose": False}
         text = []
         candidates = None
