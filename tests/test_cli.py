@@ -233,3 +233,26 @@ def test_style_ruff_and_import_contract():
     assert ruff.returncode == 0, ruff.stdout + ruff.stderr
     lint = _run([str(bin_dir / "lint-imports")], cwd=REPO)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_csv_and_coco_exports_for_a_folder(capsys, shared, tmp_path):
+    import csv
+
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    lena = cv2.imread(str(shared("data/images/lena.jpg")))
+    cv2.imwrite(str(folder / "a_lena.png"), lena)
+    cv2.imwrite(str(folder / "b_blank.png"), np.full((100, 120, 3), 128, np.uint8))
+    code, _, err = cli(capsys, "process", str(folder), "-p", "haar.faces", "--csv",
+                       str(tmp_path / "boxes.csv"), "--coco", str(tmp_path / "coco.json"), "-q")
+    assert code == 0, err
+    rows = list(csv.DictReader((tmp_path / "boxes.csv").open()))
+    assert len(rows) == 1 and rows[0]["label"] == "face" and rows[0]["frame"] == "0"
+    coco = json.loads((tmp_path / "coco.json").read_text())
+    assert [im["file_name"] for im in coco["images"]] == ["a_lena.png", "b_blank.png"]
+    assert coco["images"][1] == {"id": 2, "file_name": "b_blank.png", "width": 120, "height": 100}
+    (ann,) = coco["annotations"]
+    x, y, w, h = ann["bbox"]
+    x1, y1, x2, y2 = (float(rows[0][k]) for k in ("x1", "y1", "x2", "y2"))
+    assert ann["image_id"] == 1 and (x, y, x + w, y + h) == pytest.approx((x1, y1, x2, y2))
+    assert coco["categories"] == [{"id": 1, "name": "face", "supercategory": "haar.faces"}]

@@ -17,12 +17,8 @@ from visionapp import __version__
 from visionapp.core import registry
 from visionapp.core.chain import ChainEntry, load_chain
 from visionapp.core.errors import BadInput, ParameterError, VisionappError
-from visionapp.core.outputs import (
-    AtomicTextWriter,
-    AtomicVideoWriter,
-    check_output,
-    write_image,
-)
+from visionapp.core.export import Exports
+from visionapp.core.outputs import AtomicVideoWriter, check_output, write_image
 from visionapp.core.params import specs
 from visionapp.core.sources import IMAGE_SUFFIXES, Source, natural_key, open_source
 from visionapp.core.types import Frame, Result
@@ -69,50 +65,18 @@ def build_chain(names: Sequence[str], settings: Sequence[str], chain_file: Path 
     return tuple(processors)
 
 
-# ----------------------------------------------------------------------------- JSON lines
-
-
-def _r(values) -> list:
-    return [round(float(v), 2) for v in values]
-
-
-def frame_record(source: str, frame: Frame, results: Sequence[Result]) -> dict:
-    """One JSON-lines record: boxes (xyxy px), labels, scores, track ids, landmarks."""
-    detections, landmarks = [], []
-    for result in results:
-        d = result.detections
-        for i in range(len(d)):
-            detections.append({
-                "processor": result.processor,
-                "label": d.labels[i],
-                "class_id": int(d.class_id[i]),
-                "score": round(float(d.confidence[i]), 4),
-                "xyxy": _r(d.xyxy[i]),
-                "track_id": None if d.track_id is None or d.track_id[i] < 0
-                else int(d.track_id[i]),
-            })
-        for marks in result.landmarks:
-            item = {"processor": result.processor, "label": marks.label,
-                    "score": round(float(marks.score), 4),
-                    "points_xy": [_r(p) for p in marks.points_xy]}
-            if marks.visibility is not None:
-                item["visibility"] = _r(marks.visibility)
-            landmarks.append(item)
-    return {"source": source, "frame": frame.index, "timestamp_ms": frame.timestamp_ms,
-            "detections": detections, "landmarks": landmarks}
-
-
 # ----------------------------------------------------------------------------- process
 
 
 class Outputs:
-    """Everything one input writes: video, JSON lines, every-Nth frame images."""
+    """Everything one input writes: video, result exports, every-Nth frame images."""
 
     def __init__(self, args: argparse.Namespace, video: Path | None, source: Source,
-                 label: str, jsonl: AtomicTextWriter | None):
+                 label: str, exports: Exports):
         fps = args.fps or source.info.fps
         self.video = AtomicVideoWriter(video, fps, args.fourcc) if video else None
-        self.jsonl = jsonl
+        self.exports = exports
+        self.source = source
         self.label = label
         self.frames_dir: Path | None = args.frames_dir
         self.every = args.every
@@ -121,8 +85,9 @@ class Outputs:
     def write(self, frame: Frame, results: tuple[Result, ...], annotated) -> None:
         if self.video is not None:
             self.video.write(annotated)
-        if self.jsonl is not None:
-            self.jsonl.write(json.dumps(frame_record(self.label, frame, results)) + "\n")
+        file_name = (self.source.file_name(frame.index) if hasattr(self.source, "file_name")
+                     else f"{self.stem}_{frame.index:06d}")
+        self.exports.write(self.label, file_name, frame, results)
         if self.frames_dir is not None and frame.index % self.every == 0:
             write_image(self.frames_dir / f"{self.stem}_{frame.index:06d}.png", annotated)
 
@@ -178,27 +143,28 @@ def cmd_process(args: argparse.Namespace) -> int:
         raise ParameterError("--every N saves frames: give --frames-dir FOLDER too")
     processors = build_chain(args.processor, args.set, args.chain)
     videos = _video_outputs(args)
-    jsonl_path = (check_output(Path(args.detections), args.force, "detections file")
-                  if args.detections else None)
+    files = {}
+    for key, what in (("detections", "detections file"), ("csv", "CSV file"),
+                      ("coco", "COCO file")):
+        value = getattr(args, key)
+        files[key] = check_output(Path(value), args.force, what) if value else None
     _prepare_frames_dir(args)
-    jsonl = AtomicTextWriter(jsonl_path) if jsonl_path else None
+    exports = Exports(files["detections"], files["csv"], files["coco"])
     problems: list[str] = []
     try:
         for spec, video in zip(args.inputs, videos, strict=True):
-            problems += _process_one(args, spec, video, processors, jsonl)
+            problems += _process_one(args, spec, video, processors, exports)
     except BaseException:
-        if jsonl is not None:
-            jsonl.abort()
+        exports.abort()
         raise
-    if jsonl is not None:
-        jsonl.commit()
+    exports.commit()
     for line in problems:
         print(f"visionapp: {line}", file=sys.stderr)
     return 2 if any(p.startswith("error") for p in problems) else 0
 
 
 def _process_one(args, spec: str, video: Path | None, processors: tuple,
-                 jsonl: AtomicTextWriter | None) -> list[str]:
+                 exports: Exports) -> list[str]:
     source = open_source(spec, realtime=False, default_demo_frames=DEMO_FRAMES_DEFAULT,
                          folder_fps=args.fps or 1.0, camera_wh=_camera_size(args.camera_size),
                          camera_fps=args.camera_fps)
@@ -209,7 +175,7 @@ def _process_one(args, spec: str, video: Path | None, processors: tuple,
             total = min(total or args.max_frames, args.max_frames)
         frames = _limited(source, args.max_frames)
         outputs = Outputs(args, video, source, source.info.name if spec[:4] != "demo" else spec,
-                          jsonl)
+                          exports)
         bar = _progress(total, source.info.name, not args.quiet)
         stop = threading.Event()
         try:
@@ -386,6 +352,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--chain", type=Path, help="a chain file saved by the GUI (TOML)")
     p.add_argument("--out", help="annotated video (.mp4/.avi); a folder with several inputs")
     p.add_argument("--detections", help="JSON lines file: one record per frame")
+    p.add_argument("--csv", help="CSV file: one row per detected box")
+    p.add_argument("--coco", help="COCO-format detections (JSON) for all inputs")
     p.add_argument("--frames-dir", type=Path, help="save every Nth annotated frame here")
     p.add_argument("--every", type=int, default=1, metavar="N", help="with --frames-dir")
     p.add_argument("--fps", type=float, default=0.0, help="output fps (default: the source's)")

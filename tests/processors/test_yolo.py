@@ -167,3 +167,21 @@ def test_export_failure_falls_back_to_pytorch(traffic, monkeypatch):
     assert result.text[0].startswith("YOLO pytorch")
     assert any("export failed" in line and "using PyTorch" in line for line in result.text)
     assert len(result.detections) > 0
+
+
+def test_cli_json_lines_carry_class_score_box_and_track(shared, tmp_path, capsys):
+    import json
+
+    from visionapp.cli import main
+
+    out = tmp_path / "tracks.jsonl"
+    code = main(["process", str(shared("data/videos/slow_traffic_small.mp4")), "-p",
+                 "yolo.detect", "--set", "yolo.detect.tracker=bytetrack", "--set",
+                 "yolo.detect.imgsz=320", "--max-frames", "8", "--detections", str(out), "-q"])
+    assert code == 0, capsys.readouterr().err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 8
+    boxes = [d for r in records for d in r["detections"]]
+    assert {"car"} <= {d["label"] for d in boxes}
+    assert all(isinstance(d["track_id"], int) for d in boxes[-5:])
+    assert all(len(d["xyxy"]) == 4 and 0 < d["score"] <= 1 for d in boxes)

@@ -316,6 +316,9 @@ class ImageListSource(Source):
     def seek(self, index: int) -> None:
         self._index = int(np.clip(index, 0, len(self._files) - 1))
 
+    def file_name(self, index: int) -> str:
+        return self._files[index].name
+
     def read(self) -> Frame | None:
         while self._index < len(self._files):
             path = self._files[self._index]

@@ -1,0 +1,119 @@
+"""Result exports for batch runs: JSON lines (one record per frame), CSV (one row per box) and
+COCO-format detections. Every file is written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from visionapp.core.outputs import AtomicTextWriter
+from visionapp.core.types import Frame, Result
+
+CSV_HEADER = ("source", "frame", "timestamp_ms", "processor", "label", "class_id", "score",
+              "x1", "y1", "x2", "y2", "track_id")
+
+
+def _r(values) -> list:
+    return [round(float(v), 2) for v in values]
+
+
+def boxes_of(results: Sequence[Result]):
+    """(processor, label, class_id, score, xyxy, track_id or None) for every detection."""
+    for result in results:
+        d = result.detections
+        for i in range(len(d)):
+            track = None if d.track_id is None or d.track_id[i] < 0 else int(d.track_id[i])
+            yield (result.processor, d.labels[i], int(d.class_id[i]), float(d.confidence[i]),
+                   _r(d.xyxy[i]), track)
+
+
+def frame_record(source: str, frame: Frame, results: Sequence[Result]) -> dict:
+    """One JSON-lines record: boxes (xyxy px), labels, scores, track ids, landmarks."""
+    detections = [{"processor": p, "label": label, "class_id": c, "score": round(s, 4),
+                   "xyxy": xyxy, "track_id": t}
+                  for p, label, c, s, xyxy, t in boxes_of(results)]
+    landmarks = []
+    for result in results:
+        for marks in result.landmarks:
+            item = {"processor": result.processor, "label": marks.label,
+                    "score": round(float(marks.score), 4),
+                    "points_xy": [_r(p) for p in marks.points_xy]}
+            if marks.visibility is not None:
+                item["visibility"] = _r(marks.visibility)
+            landmarks.append(item)
+    return {"source": source, "frame": frame.index, "timestamp_ms": frame.timestamp_ms,
+            "detections": detections, "landmarks": landmarks}
+
+
+class CocoWriter:
+    """COCO detections: images, categories (one per processor + label) and annotations with
+    ``bbox`` = [x, y, width, height] in pixels and a ``score``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.images: list[dict] = []
+        self.annotations: list[dict] = []
+        self.categories: dict[tuple[str, str], int] = {}
+
+    def add(self, file_name: str, frame: Frame, results: Sequence[Result]) -> None:
+        image_id = len(self.images) + 1
+        h, w = frame.image.shape[:2]
+        self.images.append({"id": image_id, "file_name": file_name, "width": w, "height": h})
+        for processor, label, _cls, score, (x1, y1, x2, y2), track in boxes_of(results):
+            category = self.categories.setdefault((processor, label), len(self.categories) + 1)
+            item = {"id": len(self.annotations) + 1, "image_id": image_id,
+                    "category_id": category,
+                    "bbox": [x1, y1, round(x2 - x1, 2), round(y2 - y1, 2)],
+                    "area": round((x2 - x1) * (y2 - y1), 2), "iscrowd": 0,
+                    "score": round(score, 4)}
+            if track is not None:
+                item["track_id"] = track
+            self.annotations.append(item)
+
+    def commit(self) -> None:
+        cats = [{"id": i, "name": label, "supercategory": processor}
+                for (processor, label), i in self.categories.items()]
+        writer = AtomicTextWriter(self.path)
+        writer.write(json.dumps({"images": self.images, "annotations": self.annotations,
+                                 "categories": cats}))
+        writer.commit()
+
+
+class Exports:
+    """The result files of one batch run, shared by all its inputs."""
+
+    def __init__(self, jsonl: Path | None = None, csv_path: Path | None = None,
+                 coco: Path | None = None):
+        self.jsonl = AtomicTextWriter(jsonl) if jsonl else None
+        self.csv = AtomicTextWriter(csv_path) if csv_path else None
+        if self.csv is not None:
+            self.csv.write(",".join(CSV_HEADER) + "\n")
+        self.coco = CocoWriter(coco) if coco else None
+
+    def write(self, source: str, file_name: str, frame: Frame,
+              results: Sequence[Result]) -> None:
+        if self.jsonl is not None:
+            self.jsonl.write(json.dumps(frame_record(source, frame, results)) + "\n")
+        if self.csv is not None:
+            buffer = io.StringIO()
+            rows = csv.writer(buffer, lineterminator="\n")
+            for p, label, c, s, (x1, y1, x2, y2), t in boxes_of(results):
+                rows.writerow((source, frame.index, frame.timestamp_ms, p, label, c,
+                               round(s, 4), x1, y1, x2, y2, "" if t is None else t))
+            self.csv.write(buffer.getvalue())
+        if self.coco is not None:
+            self.coco.add(file_name, frame, results)
+
+    def commit(self) -> None:
+        for writer in (self.jsonl, self.csv, self.coco):
+            if writer is not None:
+                writer.commit()
+
+    def abort(self) -> None:
+        for writer in (self.jsonl, self.csv):
+            if writer is not None:
+                writer.abort()
