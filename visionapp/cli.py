@@ -305,6 +305,21 @@ def cmd_make_video(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_detector(args: argparse.Namespace) -> int:
+    from visionapp.training.detector import DetectorConfig, train
+
+    config = DetectorConfig(data_yaml=str(args.data_yaml), weights=args.weights,
+                            epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
+                            device=args.device, name=args.name, force=args.force)
+    for event in train(config):
+        if event.kind == "error":
+            raise BadInput(event.message)
+        if event.kind in ("log", "epoch", "done"):
+            eta = f" (ETA {event.eta_s:.0f} s)" if event.eta_s else ""
+            print(f"{event.message}{eta}", file=sys.stderr)
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from visionapp.core import weights
 
@@ -376,6 +391,17 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=cmd_make_video)
+
+    p = sub.add_parser("train-detector", help="fine-tune YOLO on a YOLO-format data.yaml")
+    p.add_argument("data_yaml", type=Path)
+    p.add_argument("--weights", default="auto", help="pretrained start (default: auto)")
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--imgsz", type=int, default=640)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--device", default="auto", help="auto, cpu, 0, or 0,1 for several GPUs")
+    p.add_argument("--name", default="detector", help="saved as models/NAME.pt")
+    p.add_argument("--force", action="store_true", help="replace models/NAME.pt")
+    p.set_defaults(func=cmd_train_detector)
 
     p = sub.add_parser("models", help="list, locate or download model files")
     p.add_argument("action", choices=("list", "fetch", "where"))

@@ -37,7 +37,7 @@ from visionapp.core.types import Detections, Frame, Landmarks, Result
 
 log = logging.getLogger(__name__)
 
-IMAGE_SIZES = (320, 416, 480, 512, 640, 800, 960, 1280)
+IMAGE_SIZES = (160, 256, 320, 416, 480, 512, 640, 800, 960, 1280)
 AUTO_WEIGHTS = ("yolo11n.pt", "yolov8n.pt")
 
 

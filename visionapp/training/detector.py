@@ -1,0 +1,199 @@
+"""Fine-tuning a YOLO detector on a YOLO-format dataset, streamed as Progress values.
+
+:func:`train` validates the dataset, then runs Ultralytics in a child process (so a crash or the
+GPU memory it held goes away with that process) that streams JSON lines: one ``epoch`` event per
+epoch with losses and mAP, ``batch`` events for the progress bar, then ``done``. Stop requests
+end the run after the current batch; the best epoch so far is kept. The best weights are saved
+as ``models/<name>.pt``, where the ``yolo.detect`` processor (and the resolver) find them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from visionapp import paths
+from visionapp.training.progress import Progress
+from visionapp.training.yolo_dataset import validate
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    data_yaml: str
+    weights: str = "auto"  # the pretrained start: auto, a name the resolver knows, or a path
+    epochs: int = 10
+    imgsz: int = 640
+    batch: int = 16
+    device: str = "auto"  # auto: every CUDA GPU (several → Ultralytics DDP), else the CPU
+    name: str = "detector"  # saved as models/<name>.pt
+    force: bool = False  # replace an existing models/<name>.pt
+
+
+def output_path(config: DetectorConfig) -> Path:
+    return paths.PROJECT_MODELS_DIR / f"{config.name}.pt"
+
+
+def describe_device(device: str) -> tuple[str, str]:
+    """(Ultralytics device string, a sentence saying where training runs)."""
+    import torch
+
+    count = torch.cuda.device_count()
+    if device == "auto":
+        device = ",".join(str(i) for i in range(count)) if count else "cpu"
+    if device == "cpu":
+        return "cpu", "training on the CPU (no CUDA GPU found): expect minutes per epoch"
+    gpus = device.split(",")
+    names = ", ".join(torch.cuda.get_device_name(int(g)) for g in gpus if g.isdigit())
+    how = "DDP across GPUs" if len(gpus) > 1 else "one GPU"
+    return device, f"training on {how}: {names}"
+
+
+def train(config: DetectorConfig, stop: threading.Event | None = None) -> Iterator[Progress]:
+    """Validate, train in a child process, save the best weights; yields Progress events."""
+    try:
+        report = validate(Path(config.data_yaml))
+    except Exception as exc:  # noqa: BLE001 - BadInput and YAML problems alike
+        yield Progress("error", str(exc))
+        return
+    yield Progress("log", f"dataset: {report.summary()}")
+    for warning in report.warnings:
+        yield Progress("log", f"warning: {warning}")
+    if report.errors:
+        yield Progress("error", "the dataset has problems; fix them and start again:\n- "
+                       + "\n- ".join(report.errors))
+        return
+    target = output_path(config)
+    if target.exists() and not config.force:
+        yield Progress("error", f"{target} already exists; choose another name or allow "
+                       "replacing it")
+        return
+    runs = paths.user_cache_dir() / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{config.name}-", dir=runs))
+    stop_file = work / "STOP"
+    log_file = work / "ultralytics.log"
+    with open(log_file, "w", encoding="utf-8") as log:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "visionapp.training.detector", "--child",
+             json.dumps(asdict(config)), str(work)],
+            stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
+        watcher = threading.Thread(target=_watch_stop, args=(stop, stop_file, child),
+                                   daemon=True)
+        watcher.start()
+        best = ""
+        failed = ""
+        for line in child.stdout:
+            try:
+                event = Progress.from_json(line)
+            except (ValueError, TypeError):
+                continue
+            if event.kind == "done":
+                best = event.model_path
+            elif event.kind == "error":
+                failed = event.message
+            else:
+                yield event
+        child.wait()
+    if failed or not best:
+        tail = log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
+        yield Progress("error", (failed or f"training stopped (exit {child.returncode})")
+                       + (("\nlast log lines:\n" + "\n".join(tail)) if tail and not failed
+                          else ""))
+        return
+    tmp = target.with_name(f".{target.name}.tmp")
+    shutil.copy2(best, tmp)
+    os.replace(tmp, target)
+    stopped = stop is not None and stop.is_set()
+    yield Progress("done", f"{'stopped early; ' if stopped else ''}best weights saved to "
+                   f"{target}; pick '{target.name}' as yolo.detect weights", fraction=1.0,
+                   model_path=str(target))
+
+
+def _watch_stop(stop: threading.Event | None, stop_file: Path, child: subprocess.Popen) -> None:
+    if stop is None:
+        return
+    while child.poll() is None:
+        if stop.wait(0.2):
+            stop_file.touch()
+            return
+
+
+class _Stop(Exception):
+    pass
+
+
+def _child(config: DetectorConfig, work: Path) -> int:
+    """Runs in the child process: stdout carries only JSON lines, everything else → stderr."""
+    channel = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def emit(event: Progress) -> None:
+        channel.write(event.to_json() + "\n")
+
+    from visionapp.processors.yolo import _ultralytics, resolve_weights
+
+    device, where = describe_device(config.device)
+    emit(Progress("log", where))
+    model = _ultralytics().YOLO(str(resolve_weights(config.weights)))
+    t0 = time.perf_counter()
+    state = {"batches": 0}
+
+    def on_batch_end(trainer) -> None:
+        if (work / "STOP").exists():
+            raise _Stop
+        state["batches"] += 1
+        per_epoch = max(1, len(trainer.train_loader))
+        done = trainer.epoch + min(1.0, (state["batches"] % per_epoch or per_epoch) / per_epoch)
+        emit(Progress("batch", epoch=trainer.epoch + 1, epochs=trainer.epochs,
+                      fraction=done / trainer.epochs))
+
+    def on_epoch_end(trainer) -> None:
+        metrics = {k.replace("(B)", ""): round(float(v), 5) for k, v in {
+            **trainer.label_loss_items(trainer.tloss, prefix="train"),
+            **(trainer.metrics or {})}.items()}
+        epoch = trainer.epoch + 1
+        elapsed = time.perf_counter() - t0
+        eta = elapsed / epoch * (trainer.epochs - epoch)
+        emit(Progress("epoch", f"epoch {epoch}/{trainer.epochs}: " + ", ".join(
+            f"{k.split('/')[-1]} {v:.3f}" for k, v in metrics.items()), epoch=epoch,
+            epochs=trainer.epochs, fraction=epoch / trainer.epochs, eta_s=eta, metrics=metrics))
+
+    model.add_callback("on_train_batch_end", on_batch_end)
+    model.add_callback("on_fit_epoch_end", on_epoch_end)
+    try:
+        model.train(data=str(Path(config.data_yaml).resolve()), epochs=config.epochs,
+                    imgsz=config.imgsz, batch=config.batch, device=device,
+                    project=str(work), name="run", exist_ok=True, plots=False, workers=0,
+                    verbose=False, patience=max(10, config.epochs))
+    except _Stop:
+        emit(Progress("log", "stopped on request after the current batch"))
+    trainer = model.trainer
+    best = Path(trainer.best) if trainer is not None and trainer.best else None
+    if best is None or not best.exists():
+        last = Path(trainer.last) if trainer is not None and trainer.last else None
+        best = last if last is not None and last.exists() else None
+    if best is None:
+        emit(Progress("error", "training ended before the first epoch finished; nothing was "
+                      "saved"))
+        return 1
+    emit(Progress("done", model_path=str(best)))
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", required=True)
+    parser.add_argument("work")
+    args = parser.parse_args()
+    raise SystemExit(_child(DetectorConfig(**json.loads(args.child)), Path(args.work)))
