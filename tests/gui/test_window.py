@@ -255,3 +255,50 @@ def test_mediapipe_processor_live_in_the_chain(qtbot, window, shared, monkeypatc
     after = next_packet(qtbot, window, lambda p: p.chain_version == window._chain_version
                         and p.results)
     assert len(after.results[0].detections) == 0
+
+
+def test_detector_dialog_trains_stops_and_hands_over_the_model(qtbot, window, shared,
+                                                               monkeypatch, tmp_path):
+    from tests.training_data import yolo_dataset
+    from visionapp import paths
+
+    monkeypatch.setenv("VISIONAPP_MODELS_DIR", str(shared("models/yolov8n.pt").parent))
+    monkeypatch.setattr(paths, "PROJECT_MODELS_DIR", tmp_path / "models")
+    (tmp_path / "models").mkdir()
+    data = yolo_dataset(tmp_path / "ds")
+    window.open_detector_training()
+    dialog = window.detector_dialog
+    dialog.data.setText(str(data))
+    dialog.weights.setText("yolov8n.pt")
+    dialog.epochs.setValue(30)
+    dialog.imgsz.setCurrentText("160")
+    dialog.batch.setValue(4)
+    dialog.device_box.setCurrentText("cpu")
+    dialog.name.setText("gui_shapes")
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: any(e.kind == "epoch" for e in dialog.events), timeout=120_000)
+    assert dialog.progress.value() > 0 and dialog.curves.series
+    dialog.stop_button.click()  # stop: ends after the current batch, keeps the best so far
+    qtbot.waitUntil(lambda: dialog.use_button.isEnabled(), timeout=120_000)
+    epochs = [e.epoch for e in dialog.events if e.kind == "epoch"]
+    assert max(epochs) < 30 and "stopped early" in dialog.log.toPlainText()
+    dialog.use_button.click()
+    (slot,) = window.chain.slots
+    assert slot.processor.name == "yolo.detect" and slot.processor.weights.endswith(
+        "gui_shapes.pt")
+    dialog.close()
+
+
+def test_clicking_a_yolo_box_explains_its_nms(qtbot, window, shared, monkeypatch):
+    monkeypatch.setenv("VISIONAPP_MODELS_DIR", str(shared("models/yolov8n.pt").parent))
+    window.open_source(str(shared("data/videos/slow_traffic_small.mp4")))
+    window.chain.add("yolo.detect", {"backend": "pytorch", "imgsz": 320, "conf": 0.1})
+    packet = next_packet(qtbot, window, lambda p: p.results and len(p.results[0].detections))
+    window.set_paused(True)
+    x1, y1, x2, y2 = packet.results[0].detections.xyxy[0]
+    window.explain_at(int((x1 + x2) / 2), int((y1 + y2) / 2))
+    assert window.chain.slots[0].processor.show_candidates
+    qtbot.waitUntil(lambda: not window.chain._debounce.isActive())
+    shown = next_packet(qtbot, window, lambda p: p.chain_version == window._chain_version
+                        and p.results and p.results[0].candidates is not None)
+    assert "candidates ->" in shown.results[0].text[1]

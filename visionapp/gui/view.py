@@ -33,6 +33,7 @@ class FrameView(QWidget):
     """Shows the latest frame; emits ``rect_selected`` (image pixel xywh) after a drag."""
 
     rect_selected = Signal(int, int, int, int)
+    clicked = Signal(int, int)  # image pixel x, y of a click without a drag
     painted = Signal(float)  # perf_counter() when a frame finished painting
 
     def __init__(self, parent: QWidget | None = None, caption: str = ""):
@@ -115,3 +116,5 @@ class FrameView(QWidget):
         w, h = abs(x1 - x0), abs(y1 - y0)
         if w >= 4 and h >= 4:
             self.rect_selected.emit(min(x0, x1), min(y0, y1), w, h)
+        elif w < 4 and h < 4:
+            self.clicked.emit(x1, y1)

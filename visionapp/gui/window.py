@@ -156,6 +156,10 @@ class MainWindow(QMainWindow):
             if key is not None:
                 action.setShortcut(key)
             menu.addAction(action)
+        train_menu = self.menuBar().addMenu("&Train")
+        action = QAction("Detector (YOLO)…", self)
+        action.triggered.connect(self.open_detector_training)
+        train_menu.addAction(action)
 
         for key, handler in ((Qt.Key.Key_Space, self.toggle_pause),
                              (Qt.Key.Key_Right, self.step),
@@ -195,6 +199,7 @@ class MainWindow(QMainWindow):
         self.snap_button.clicked.connect(self.snapshot)
         self.record_button.clicked.connect(self.toggle_record)
         self.view.rect_selected.connect(self.template_from_view)
+        self.view.clicked.connect(self.explain_at)
         self.view.painted.connect(self._on_painted)
 
     # ---------------------------------------------------------------- sources
@@ -350,6 +355,49 @@ class MainWindow(QMainWindow):
             self.chain.set_param(row, "template_path", str(path))
             self.chain.list.setCurrentRow(row)
         self.show_message(f"template {w}×{h} px saved to {path}")
+
+    def explain_at(self, x: int, y: int) -> None:
+        """IoU explorer: clicking a kept YOLO box labels the candidates it suppressed."""
+        if self.packet is None:
+            return
+        for row, slot in enumerate(self.chain.slots):
+            result = next((r for r in self.packet.results if r.processor == "yolo.detect"),
+                          None)
+            if slot.processor.name != "yolo.detect" or result is None:
+                continue
+            boxes = result.detections.xyxy
+            inside = [i for i, (x1, y1, x2, y2) in enumerate(boxes)
+                      if x1 <= x <= x2 and y1 <= y <= y2]
+            if not inside:
+                return
+            rank = min(inside, key=lambda i: (boxes[i][2] - boxes[i][0]) * (
+                boxes[i][3] - boxes[i][1]))
+            if not slot.processor.show_candidates:
+                self.chain.set_param(row, "show_candidates", True)
+            self.chain.set_param(row, "explain", int(rank))
+            self.show_message(f"IoU explorer: box #{rank} ({result.detections.labels[rank]}); "
+                              "the candidates it suppressed are labelled with their IoU")
+            return
+
+    # ---------------------------------------------------------------- training
+
+    def open_detector_training(self) -> None:
+        from visionapp.gui.detector_dialog import DetectorTrainingDialog
+
+        dialog = DetectorTrainingDialog(self)
+        dialog.model_ready.connect(lambda path: self.use_model("yolo.detect", "weights", path))
+        dialog.show()
+        self.detector_dialog = dialog
+
+    def use_model(self, processor: str, field: str, path: str) -> None:
+        """Hot-swap a trained model into the live chain (adding the processor if needed)."""
+        row = next((i for i, s in enumerate(self.chain.slots)
+                    if s.processor.name == processor), None)
+        if row is None:
+            self.chain.add(processor, {field: path})
+        else:
+            self.chain.set_param(row, field, path)
+        self.show_message(f"{processor} now uses {path}")
 
     # ---------------------------------------------------------------- snapshot and record
 

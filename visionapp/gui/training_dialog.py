@@ -1,0 +1,215 @@
+"""The training dialog frame: settings form, Start/Stop, progress with ETA, live curves, log.
+
+A subclass supplies the settings widgets and a Qt-free generator of Progress values
+(``make_run``); the frame runs that generator on a worker thread and shows what it yields.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from visionapp.training.progress import Progress
+
+PALETTE = ("#3b82f6", "#ef4444", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899")
+
+
+class Curves(QWidget):
+    """Per-epoch metric curves, one colour per series, y-axis scaled to the data."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.series: dict[str, list[float]] = {}
+        self.setMinimumHeight(180)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def add(self, metrics: dict[str, float]) -> None:
+        for name, value in metrics.items():
+            self.series.setdefault(name, []).append(float(value))
+        self.update()
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(250, 250, 250))
+        values = [v for s in self.series.values() for v in s]
+        if not values:
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "curves appear after "
+                             "the first epoch")
+            return
+        lo, hi = min(values), max(values)
+        hi = hi if hi > lo else lo + 1
+        n = max(len(s) for s in self.series.values())
+        left, top, right, bottom = 40, 10, self.width() - 150, self.height() - 20
+        painter.setPen(QColor(160, 160, 160))
+        painter.drawRect(left, top, right - left, bottom - top)
+        painter.drawText(2, top + 10, f"{hi:.2f}")
+        painter.drawText(2, bottom, f"{lo:.2f}")
+        for k, (name, series) in enumerate(self.series.items()):
+            color = QColor(PALETTE[k % len(PALETTE)])
+            painter.setPen(QPen(color, 2))
+            points = [QPointF(left + (right - left) * (i / max(1, n - 1)),
+                              bottom - (bottom - top) * (v - lo) / (hi - lo))
+                      for i, v in enumerate(series)]
+            for a, b in zip(points, points[1:], strict=False):
+                painter.drawLine(a, b)
+            for p in points:
+                painter.drawEllipse(p, 2.5, 2.5)
+            painter.drawText(right + 8, top + 14 + 16 * k, name)
+
+
+class _Bridge(QObject):
+    event = Signal(object)
+
+
+class TrainingDialog(QDialog):
+    """The shared frame. ``model_ready`` carries the saved model's path after "Use this model"."""
+
+    model_ready = Signal(str)
+    curve_keys: tuple[str, ...] = ()  # which metrics to plot (substring match); () = all
+
+    def __init__(self, title: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(760, 640)
+        self.form = QFormLayout()
+        self.start_button = QPushButton("Start")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setEnabled(False)
+        self.use_button = QPushButton("Use this model")
+        self.use_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.eta = QLabel("")
+        self.device = QLabel("")
+        self.curves = Curves()
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        buttons = QHBoxLayout()
+        for w in (self.start_button, self.stop_button, self.use_button):
+            buttons.addWidget(w)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.form)
+        layout.addLayout(buttons)
+        row = QHBoxLayout()
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.eta)
+        layout.addLayout(row)
+        layout.addWidget(self.device)
+        layout.addWidget(self.curves, 2)
+        layout.addWidget(self.log, 1)
+        self._bridge = _Bridge()
+        self._bridge.event.connect(self._on_event)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.model_path = ""
+        self.events: list[Progress] = []
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(self.stop)
+        self.use_button.clicked.connect(lambda: self.model_ready.emit(self.model_path))
+
+    # subclasses -------------------------------------------------------------------------
+
+    def make_run(self, stop: threading.Event) -> Iterator[Progress]:
+        raise NotImplementedError
+
+    def path_row(self, label: str, value: str, pick: Callable[[QWidget], str]) -> QLineEdit:
+        edit = QLineEdit(value)
+        browse = QPushButton("…")
+        browse.setFixedWidth(28)
+        browse.clicked.connect(lambda: (chosen := pick(self)) and edit.setText(chosen))
+        row = QHBoxLayout()
+        row.addWidget(edit, 1)
+        row.addWidget(browse)
+        self.form.addRow(label, row)
+        return edit
+
+    @staticmethod
+    def pick_file(parent: QWidget, caption: str = "Choose a file", filt: str = "") -> str:
+        return QFileDialog.getOpenFileName(parent, caption, str(Path.home()), filt)[0]
+
+    # running ----------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop = threading.Event()
+        self.events.clear()
+        self.curves.series.clear()
+        self.log.clear()
+        self.model_path = ""
+        self.use_button.setEnabled(False)
+        self.start_button.setEnabled(False)
+        self.stop_button.setEnabled(True)
+        self.progress.setValue(0)
+        run = self.make_run(self._stop)
+        self._thread = threading.Thread(target=self._drive, args=(run,), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.stop_button.setEnabled(False)
+        self.log.appendPlainText("stopping after the current batch…")
+
+    def _drive(self, run: Iterator[Progress]) -> None:
+        try:
+            for event in run:
+                self._bridge.event.emit(event)
+        except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a crash
+            self._bridge.event.emit(Progress("error", f"{type(exc).__name__}: {exc}"))
+        self._bridge.event.emit(Progress("log", "", extra={"finished": True}))
+
+    def _on_event(self, event: Progress) -> None:
+        self.events.append(event)
+        if event.extra.get("finished"):
+            self.start_button.setEnabled(True)
+            self.stop_button.setEnabled(False)
+            return
+        if event.fraction:
+            self.progress.setValue(int(event.fraction * 1000))
+        if event.eta_s is not None:
+            self.eta.setText(f"ETA {event.eta_s:.0f} s")
+        if event.kind == "epoch":
+            keys = self.curve_keys
+            self.curves.add({k: v for k, v in event.metrics.items()
+                             if not keys or any(key in k for key in keys)})
+        if event.message and event.kind != "batch":
+            self.log.appendPlainText(event.message)
+            if event.message.startswith("training on"):
+                self.device.setText(event.message)
+        if event.kind == "done":
+            self.model_path = event.model_path
+            self.use_button.setEnabled(bool(event.model_path))
+            self.on_done(event)
+        elif event.kind == "error":
+            self.log.appendPlainText("error: " + event.message)
+
+    def on_done(self, event: Progress) -> None:
+        """Subclasses show their evaluation here."""
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self.running:
+            self.stop()
+        super().closeEvent(event)
