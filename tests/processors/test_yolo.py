@@ -185,3 +185,22 @@ def test_cli_json_lines_carry_class_score_box_and_track(shared, tmp_path, capsys
     assert {"car"} <= {d["label"] for d in boxes}
     assert all(isinstance(d["track_id"], int) for d in boxes[-5:])
     assert all(len(d["xyxy"]) == 4 and 0 < d["score"] <= 1 for d in boxes)
+
+
+def test_mediapipe_then_yolo_in_one_process(shared):
+    """TensorFlow (under MediaPipe) first, then torch/Ultralytics: must not crash."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "from visionapp.core import registry\n"
+            "from visionapp.core.types import Frame\n"
+            "f = Frame(np.zeros((96, 128, 3), np.uint8), 0, 0)\n"
+            "registry.create('mediapipe.face_detection')(f)\n"
+            "registry.create('yolo.detect', {'backend': 'pytorch', 'imgsz': 160})(f)\n"
+            "print('both ran')\n")
+    env = {**os.environ, "VISIONAPP_MODELS_DIR": str(shared("models/yolov8n.pt").parent)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=180, env=env)
+    assert result.returncode == 0 and "both ran" in result.stdout, result.stderr[-2000:]

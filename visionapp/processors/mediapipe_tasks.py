@@ -28,6 +28,7 @@ from visionapp.core import weights
 from visionapp.core.errors import ModelNotFound
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.types import Detections, Frame, Landmarks, Result
+from visionapp.processors._frameworks import before_tensorflow
 
 CREATE_TIMEOUT_S = 60.0
 MAX_OPEN_TASKS = 6
@@ -39,6 +40,7 @@ NOSE_TIP = 1  # face-mesh landmark index of the nose tip
 
 @functools.cache
 def _mediapipe():
+    before_tensorflow()
     import mediapipe
 
     return mediapipe
@@ -47,6 +49,7 @@ def _mediapipe():
 @functools.cache
 def _vision():
     """The MediaPipe vision module, imported on first use."""
+    before_tensorflow()
     from mediapipe.tasks.python import vision
 
     return vision
