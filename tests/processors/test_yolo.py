@@ -204,3 +204,18 @@ def test_mediapipe_then_yolo_in_one_process(shared):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=180, env=env)
     assert result.returncode == 0 and "both ran" in result.stdout, result.stderr[-2000:]
+
+
+def test_exported_onnx_and_openvino_weights_load(traffic, tmp_path):
+    """A user's own exports (ONNX file, OpenVINO folder) work as weights and find cars."""
+    from visionapp.core import weights
+
+    pt = tmp_path / "yolov8n.pt"
+    pt.write_bytes(weights.resolve("yolov8n.pt").read_bytes())
+    model = yolo._ultralytics().YOLO(str(pt))
+    onnx = model.export(format="onnx", imgsz=640, simplify=False, verbose=False)
+    ov = yolo.export_model(pt, (640, 640), "openvino")
+    for path, backend in ((onnx, "onnx"), (ov, "openvino")):
+        result = detect(traffic[1], weights=str(path), imgsz=640)
+        assert result.text[0].startswith(f"YOLO {backend}")
+        assert "car" in result.detections.labels

@@ -155,7 +155,8 @@ def load_runtime(weights_path: str, backend: str, shape_hw: tuple[int, int], dev
     note = ""
     target = path
     exported = None
-    used = "pytorch" if path.suffix == ".pt" else ("openvino" if path.is_dir() else path.suffix)
+    used = "openvino" if path.is_dir() else {".pt": "pytorch", ".onnx": "onnx",
+                                             ".engine": "tensorrt"}.get(path.suffix, path.suffix)
     if backend == "accelerate" and path.suffix == ".pt":
         fmt = accelerated_format()
         if fmt != "pytorch":
