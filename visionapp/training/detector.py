@@ -13,9 +13,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from visionapp import paths
+from visionapp.training.child import child_channel, stream_child, work_dir
 from visionapp.training.progress import Progress
 from visionapp.training.yolo_dataset import validate
 
@@ -77,39 +75,16 @@ def train(config: DetectorConfig, stop: threading.Event | None = None) -> Iterat
         yield Progress("error", f"{target} already exists; choose another name or allow "
                        "replacing it")
         return
-    runs = paths.user_cache_dir() / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{config.name}-", dir=runs))
-    stop_file = work / "STOP"
-    log_file = work / "ultralytics.log"
-    with open(log_file, "w", encoding="utf-8") as log:
-        child = subprocess.Popen(
-            [sys.executable, "-m", "visionapp.training.detector", "--child",
-             json.dumps(asdict(config)), str(work)],
-            stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
-        watcher = threading.Thread(target=_watch_stop, args=(stop, stop_file, child),
-                                   daemon=True)
-        watcher.start()
-        best = ""
-        failed = ""
-        for line in child.stdout:
-            try:
-                event = Progress.from_json(line)
-            except (ValueError, TypeError):
-                continue
-            if event.kind == "done":
-                best = event.model_path
-            elif event.kind == "error":
-                failed = event.message
-            else:
-                yield event
-        child.wait()
-    if failed or not best:
-        tail = log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
-        yield Progress("error", (failed or f"training stopped (exit {child.returncode})")
-                       + (("\nlast log lines:\n" + "\n".join(tail)) if tail and not failed
-                          else ""))
-        return
+    best = ""
+    for event in stream_child("visionapp.training.detector", asdict(config),
+                              work_dir(config.name), stop):
+        if event.kind == "error":
+            yield event
+            return
+        if event.kind == "done":
+            best = event.model_path
+        else:
+            yield event
     tmp = target.with_name(f".{target.name}.tmp")
     shutil.copy2(best, tmp)
     os.replace(tmp, target)
@@ -119,28 +94,13 @@ def train(config: DetectorConfig, stop: threading.Event | None = None) -> Iterat
                    model_path=str(target))
 
 
-def _watch_stop(stop: threading.Event | None, stop_file: Path, child: subprocess.Popen) -> None:
-    if stop is None:
-        return
-    while child.poll() is None:
-        if stop.wait(0.2):
-            stop_file.touch()
-            return
-
-
 class _Stop(Exception):
     pass
 
 
 def _child(config: DetectorConfig, work: Path) -> int:
     """Runs in the child process: stdout carries only JSON lines, everything else → stderr."""
-    channel = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-
-    def emit(event: Progress) -> None:
-        channel.write(event.to_json() + "\n")
-
+    emit = child_channel()
     from visionapp.processors.yolo import _ultralytics, resolve_weights
 
     device, where = describe_device(config.device)
