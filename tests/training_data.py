@@ -32,3 +32,21 @@ def yolo_dataset(root: Path, n_train: int = 8, n_val: int = 4, size: int = 160) 
     data.write_text(f"path: {root}\ntrain: images/train\nval: images/val\nnc: 2\n"
                     "names: [square, disc]\n")
     return data
+
+
+def shapes_dataset(root: Path, per_class: int = 40, size: int = 64, seed: int = 0) -> Path:
+    """Two classes of drawn shapes on noisy backgrounds: circles/ and squares/."""
+    rng = np.random.default_rng(seed)
+    for name in ("circles", "squares"):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            image = rng.integers(0, 90, (size, size, 3), np.uint8)
+            s = int(rng.integers(size // 4, size // 2))
+            x, y = (int(v) for v in rng.integers(2, size - s - 2, 2))
+            color = tuple(int(c) for c in rng.integers(150, 256, 3))
+            if name == "circles":
+                cv2.circle(image, (x + s // 2, y + s // 2), s // 2, color, -1)
+            else:
+                cv2.rectangle(image, (x, y), (x + s, y + s), color, -1)
+            cv2.imwrite(str(root / name / f"{name}_{i}.png"), image)
+    return root

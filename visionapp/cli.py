@@ -320,6 +320,29 @@ def cmd_train_detector(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_classifier(args: argparse.Namespace) -> int:
+    from visionapp.training.classifier import ClassifierConfig, train
+
+    config = ClassifierConfig(
+        dataset=str(args.dataset), kind=args.kind, image_size=args.image_size,
+        epochs=args.epochs, batch=args.batch, learning_rate=args.lr,
+        fine_tune_layers=args.fine_tune_layers, fine_tune_epochs=args.fine_tune_epochs,
+        fine_tune_lr=args.fine_tune_lr, dropout=args.dropout, l2=args.l2,
+        augment=not args.no_augment, patience=args.patience, seed=args.seed,
+        mixed_precision=args.mixed_precision, name=args.name, force=args.force)
+    for event in train(config):
+        if event.kind == "error":
+            raise BadInput(event.message.replace("\n", " | "))
+        if event.kind in ("log", "epoch", "done"):
+            eta = f" (ETA {event.eta_s:.0f} s)" if event.eta_s else ""
+            print(f"{event.message}{eta}", file=sys.stderr)
+        if event.kind == "done":
+            m = event.metrics
+            print(json.dumps({"model": event.model_path, **{k: round(v, 4) for k, v in m.items()},
+                              "confusion": event.extra.get("confusion")}))
+    return 0
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from visionapp.core import weights
 
@@ -402,6 +425,28 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="detector", help="saved as models/NAME.pt")
     p.add_argument("--force", action="store_true", help="replace models/NAME.pt")
     p.set_defaults(func=cmd_train_detector)
+
+    p = sub.add_parser("train-classifier", help="train an image classifier on class folders")
+    p.add_argument("dataset", type=Path, help="a folder with one subfolder per class")
+    p.add_argument("--kind", default="mobilenet_v2",
+                   choices=("course", "better", "mobilenet_v2", "vgg16", "efficientnet_b0"))
+    p.add_argument("--image-size", type=int, default=0, help="0: the model kind's own")
+    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--fine-tune-layers", type=int, default=0,
+                   help="backbones: unfreeze this many top layers after the frozen phase")
+    p.add_argument("--fine-tune-epochs", type=int, default=10)
+    p.add_argument("--fine-tune-lr", type=float, default=1e-5)
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--l2", type=float, default=0.0)
+    p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
+    p.add_argument("--seed", type=int, default=1337)
+    p.add_argument("--mixed-precision", action="store_true", help="GPU only")
+    p.add_argument("--name", default="classifier", help="saved as models/NAME.keras")
+    p.add_argument("--force", action="store_true", help="replace models/NAME.keras")
+    p.set_defaults(func=cmd_train_classifier)
 
     p = sub.add_parser("models", help="list, locate or download model files")
     p.add_argument("action", choices=("list", "fetch", "where"))

@@ -1,0 +1,318 @@
+"""Training an image classifier from folders of images, streamed as Progress values.
+
+:func:`train` runs everything in a child process (TensorFlow's memory goes with it): scan and
+split the dataset, build the model, fit with early stopping (best weights restored),
+ReduceLROnPlateau and a best-epoch checkpoint, optionally fine-tune the top of a pretrained
+backbone at a low learning rate, evaluate on the held-out split, save one ``.keras`` file plus a
+JSON card (class names, input size, preprocessing, split, metrics), reload it and check it
+predicts exactly what the in-memory model did. The parent moves both files into ``models/``
+without overwriting unless asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from visionapp import paths
+from visionapp.training.child import child_channel, stream_child, work_dir
+from visionapp.training.progress import Progress
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    dataset: str
+    kind: str = "mobilenet_v2"  # course | better | mobilenet_v2 | vgg16 | efficientnet_b0
+    image_size: int = 0  # 0: the kind's own (course 64, better 96, backbones their input)
+    epochs: int = 15
+    batch: int = 32
+    learning_rate: float = 1e-3
+    fine_tune_layers: int = 0  # backbones: then unfreeze this many top layers …
+    fine_tune_epochs: int = 10  # … and train this many more epochs …
+    fine_tune_lr: float = 1e-5  # … at this learning rate
+    dropout: float = 0.3
+    l2: float = 0.0
+    augment: bool = True
+    patience: int = 5
+    seed: int = 1337
+    mixed_precision: bool = False
+    backbone_weights: str = "auto"  # auto: the resolver's ImageNet file, else Keras' download
+    name: str = "classifier"  # saved as models/<name>.keras + models/<name>.json
+    force: bool = False
+
+
+def output_paths(config: ClassifierConfig) -> tuple[Path, Path]:
+    base = paths.PROJECT_MODELS_DIR / config.name
+    return base.with_suffix(".keras"), base.with_suffix(".json")
+
+
+def train(config: ClassifierConfig, stop: threading.Event | None = None) -> Iterator[Progress]:
+    model_path, card_path = output_paths(config)
+    if (model_path.exists() or card_path.exists()) and not config.force:
+        yield Progress("error", f"{model_path} already exists; choose another name or allow "
+                       "replacing it")
+        return
+    for event in stream_child("visionapp.training.classifier", asdict(config),
+                              work_dir(config.name), stop):
+        if event.kind != "done":
+            yield event
+            if event.kind == "error":
+                return
+            continue
+        paths.PROJECT_MODELS_DIR.mkdir(parents=True, exist_ok=True)
+        os.replace(event.model_path, model_path)  # same file system: the user cache → models/
+        os.replace(event.extra["card"], card_path)
+        stopped = " (stopped early: best epoch so far)" if stop is not None and stop.is_set() \
+            else ""
+        yield Progress("done", f"model saved to {model_path}{stopped}", fraction=1.0,
+                       model_path=str(model_path),
+                       metrics=event.metrics, extra={**event.extra, "card": str(card_path)})
+
+
+# ----------------------------------------------------------------------------- the child
+
+
+def _device(emit, mixed_precision: bool):
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if not gpus:
+        emit(Progress("log", "training on the CPU (TensorFlow sees no GPU)"))
+        return tf.distribute.get_strategy()
+    if mixed_precision:
+        import keras
+
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    names = ", ".join(g.name for g in gpus)
+    if len(gpus) > 1:
+        emit(Progress("log", f"training on {len(gpus)} GPUs with MirroredStrategy: {names}"))
+        return tf.distribute.MirroredStrategy()
+    emit(Progress("log", f"training on GPU {names}"
+                  + (" with mixed precision" if mixed_precision else "")))
+    return tf.distribute.get_strategy()
+
+
+def _callbacks(emit, work: Path, total_epochs: int, steps: int, offset: int, t0: float):
+    import keras
+
+    class Stream(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if (work / "STOP").exists():
+                self.model.stop_training = True
+            done = offset + self.epoch + (batch + 1) / steps
+            emit(Progress("batch", epoch=offset + self.epoch + 1, epochs=total_epochs,
+                          fraction=done / total_epochs))
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch - offset if epoch >= offset else epoch
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = {k: round(float(v), 5) for k, v in (logs or {}).items()}
+            n = epoch + 1
+            eta = (time.perf_counter() - t0) / n * (total_epochs - n)
+            emit(Progress("epoch", f"epoch {n}/{total_epochs}: " + ", ".join(
+                f"{k} {v:.3f}" for k, v in logs.items() if k != "learning_rate"),
+                epoch=n, epochs=total_epochs, fraction=n / total_epochs, eta_s=eta,
+                metrics=logs))
+
+    best = work / "best.weights.h5"
+    return [
+        Stream(),
+        keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy",
+                                        save_best_only=True, save_weights_only=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2,
+                                          min_lr=1e-7),
+    ], best
+
+
+def evaluate(model, items, image_size: int, batch: int, class_names: list[str]) -> dict:
+    """Accuracy, precision, recall, F1 (binary: of class 1; more classes: macro), confusion
+    matrix (rows true, columns predicted) and the most confidently wrong images."""
+    import numpy as np
+
+    from visionapp.training.classifier_data import pipeline
+
+    probs = model.predict(pipeline(items, image_size, batch, training=False), verbose=0)
+    probs = np.asarray(probs, np.float64)
+    n = len(class_names)
+    if probs.shape[1] == 1:
+        probs = np.concatenate([1 - probs, probs], axis=1)
+    truth = np.array([label for _, label in items])
+    pred = probs.argmax(axis=1)
+    confusion = np.zeros((n, n), int)
+    np.add.at(confusion, (truth, pred), 1)
+    tp = np.diag(confusion).astype(float)
+    precision = np.divide(tp, confusion.sum(axis=0), out=np.zeros(n), where=confusion.sum(0) > 0)
+    recall = np.divide(tp, confusion.sum(axis=1), out=np.zeros(n), where=confusion.sum(1) > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros(n),
+                   where=(precision + recall) > 0)
+    pick = (lambda a: float(a[1])) if n == 2 else (lambda a: float(a.mean()))
+    wrong = np.flatnonzero(pred != truth)
+    worst = sorted(wrong, key=lambda i: -probs[i, pred[i]])[:8]
+    return {
+        "accuracy": float((pred == truth).mean()), "precision": pick(precision),
+        "recall": pick(recall), "f1": pick(f1), "confusion": confusion.tolist(),
+        "worst": [{"path": items[i][0], "true": class_names[truth[i]],
+                   "predicted": class_names[pred[i]], "score": round(float(probs[i, pred[i]]), 4)}
+                  for i in worst],
+        "images": len(items),
+    }
+
+
+def _child(config: ClassifierConfig, work: Path) -> int:
+    emit = child_channel()
+    from visionapp.processors._frameworks import before_tensorflow
+
+    before_tensorflow()
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from visionapp.core import weights
+    from visionapp.core.errors import VisionappError
+    from visionapp.training import classifier_data as data
+    from visionapp.training import classifier_models as cm
+
+    t0 = time.perf_counter()
+    try:
+        dataset = data.scan(Path(config.dataset), seed=config.seed)
+    except VisionappError as exc:
+        emit(Progress("error", str(exc)))
+        return 1
+    emit(Progress("log", f"dataset: {dataset.summary()}", extra={"counts": dataset.counts()}))
+    keras.utils.set_random_seed(config.seed)
+    strategy = _device(emit, config.mixed_precision)
+    n_classes = len(dataset.class_names)
+    backbone = None
+    if config.kind in cm.BACKBONES:
+        backbone = _backbone_weights(config, cm, weights)
+        emit(Progress("log", f"backbone weights: {backbone}"))
+    try:
+        with strategy.scope():
+            built = cm.build(config.kind, n_classes, image_size=config.image_size or None,
+                             backbone_weights=backbone, dropout=config.dropout, l2=config.l2)
+            model = built.model
+            loss = "binary_crossentropy" if n_classes == 2 else "sparse_categorical_crossentropy"
+            model.compile(keras.optimizers.Adam(config.learning_rate), loss=loss,
+                          metrics=["accuracy"])
+    except (OSError, ValueError) as exc:
+        emit(Progress("error", f"could not build the {config.kind} model: {exc}"))
+        return 1
+    rows = cm.summary_rows(model)
+    emit(Progress("log", f"model {model.name}: {sum(r[3] for r in rows):,} parameters "
+                  f"({sum(int(np.prod(w.shape)) for w in model.trainable_weights):,} trainable)",
+                  extra={"summary": rows}))
+    size = built.image_size
+    augment = data.augmentation() if config.augment else None
+    train_ds = data.pipeline(dataset.files["train"], size, config.batch, training=True,
+                             augment=augment, seed=config.seed)
+    val_ds = data.pipeline(dataset.files["val"], size, config.batch, training=False)
+    steps = max(1, -(-len(dataset.files["train"]) // config.batch))
+    fine = config.fine_tune_layers if config.kind in cm.BACKBONES else 0
+    total = config.epochs + (config.fine_tune_epochs if fine else 0)
+    early = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience,
+                                          restore_best_weights=True)
+    callbacks, best = _callbacks(emit, work, total, steps, 0, t0)
+    try:
+        history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                            callbacks=[*callbacks, early], verbose=0)
+        done_epochs = len(history.history.get("loss", []))
+        stopped = (work / "STOP").exists()
+        if stopped and best.exists():
+            model.load_weights(str(best))
+        if fine and not stopped:
+            unfrozen = cm.unfreeze_top(model, fine)
+            with strategy.scope():
+                model.compile(keras.optimizers.Adam(config.fine_tune_lr), loss=loss,
+                              metrics=["accuracy"])
+            emit(Progress("log", f"fine-tuning: {unfrozen} backbone layers unfrozen (batch norm "
+                          f"kept frozen), learning rate {config.fine_tune_lr:g}"))
+            callbacks, best = _callbacks(emit, work, total, steps, done_epochs, t0)
+            early = keras.callbacks.EarlyStopping(monitor="val_accuracy",
+                                                  patience=config.patience,
+                                                  restore_best_weights=True)
+            model.fit(train_ds, validation_data=val_ds, initial_epoch=done_epochs,
+                      epochs=done_epochs + config.fine_tune_epochs,
+                      callbacks=[*callbacks, early], verbose=0)
+            if (work / "STOP").exists() and best.exists():
+                model.load_weights(str(best))
+    except (tf.errors.ResourceExhaustedError, MemoryError):
+        emit(Progress("error", f"out of memory at batch size {config.batch}; try a smaller "
+                      f"batch (e.g. {max(1, config.batch // 2)}) or a smaller image size"))
+        return 1
+    held_out = dataset.files.get("test") or dataset.files["val"]
+    which = "test" if dataset.files.get("test") else "validation (no test split)"
+    metrics = evaluate(model, held_out, size, config.batch, dataset.class_names)
+    emit(Progress("log", f"held-out {which}: accuracy {metrics['accuracy']:.3f}, precision "
+                  f"{metrics['precision']:.3f}, recall {metrics['recall']:.3f}, F1 "
+                  f"{metrics['f1']:.3f}"))
+    model_file, card_file = work / "model.keras", work / "model.json"
+    model.save(str(model_file))
+    card = {
+        "format": "visionapp-classifier-1", "kind": config.kind,
+        "class_names": dataset.class_names, "image_size": size,
+        "input": "RGB, 0-255, any size (resizing and rescaling are inside the model)",
+        "preprocessing": built.preprocessing, "binary": n_classes == 2,
+        "metrics": {k: v for k, v in metrics.items() if k != "worst"},
+        "evaluated_on": which, "config": asdict(config),
+        "split": {split: [os.path.relpath(p, config.dataset) for p, _ in items]
+                  for split, items in dataset.files.items()},
+        "skipped": dataset.skipped, "seconds": round(time.perf_counter() - t0, 1),
+        "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
+                     "python": platform.python_version()},
+    }
+    card_file.write_text(json.dumps(card, indent=1), encoding="utf-8")
+    same = _self_test(model, model_file, held_out[:32], size)
+    emit(Progress("log", "self-test: the reloaded model predicts exactly as trained"
+                  if same else "self-test FAILED: the reloaded model predicts differently"))
+    if not same:
+        emit(Progress("error", "the saved model does not reproduce the trained one; not saved"))
+        return 1
+    emit(Progress("done", model_path=str(model_file), metrics={
+        k: metrics[k] for k in ("accuracy", "precision", "recall", "f1")},
+        extra={"card": str(card_file), "confusion": metrics["confusion"],
+               "worst": metrics["worst"], "class_names": dataset.class_names,
+               "seconds": card["seconds"]}))
+    return 0
+
+
+def _backbone_weights(config: ClassifierConfig, cm, weights) -> str:
+    from visionapp.core.errors import ModelNotFound
+
+    if config.backbone_weights not in ("auto", ""):
+        return config.backbone_weights
+    name = cm.BACKBONES[config.kind][2]
+    try:
+        return str(weights.resolve(name, download=False))
+    except ModelNotFound:
+        return "imagenet"  # Keras downloads the ImageNet weights itself
+
+
+def _self_test(model, model_file: Path, items, size: int) -> bool:
+    import keras
+    import numpy as np
+
+    from visionapp.training.classifier_data import pipeline
+    from visionapp.training.classifier_models import custom_layers
+
+    custom_layers()
+    reloaded = keras.models.load_model(str(model_file))
+    ds = pipeline(items, size, 32, training=False)
+    a = np.asarray(model.predict(ds, verbose=0))
+    b = np.asarray(reloaded.predict(ds, verbose=0))
+    return bool(np.allclose(a, b, atol=1e-6))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", required=True)
+    parser.add_argument("work")
+    args = parser.parse_args()
+    raise SystemExit(_child(ClassifierConfig(**json.loads(args.child)), Path(args.work)))

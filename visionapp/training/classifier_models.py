@@ -1,0 +1,198 @@
+"""The classifier architectures, each taking raw 0–255 images of any size: resizing and
+rescaling are the model's first layers, so live inference uses exactly the training
+preprocessing.
+
+- ``course``: the course notes' CNN, reproduced as written (64×64, two 3×3 conv + max-pool
+  blocks, Flatten, Dense 128, one sigmoid output).
+- ``better``: what a practitioner would write from scratch today: conv blocks with batch norm,
+  global average pooling and dropout.
+- ``mobilenet_v2`` / ``vgg16`` / ``efficientnet_b0``: an ImageNet backbone, frozen, with a new
+  head; :func:`unfreeze_top` then fine-tunes its top layers.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+KINDS = ("course", "better", "mobilenet_v2", "vgg16", "efficientnet_b0")
+BACKBONES = {
+    # kind: (keras.applications name, preprocessing, default weights file, input size)
+    "mobilenet_v2": ("MobileNetV2", "mobilenet_v2", "mobilenet_v2_0.35_224_no_top.weights.h5",
+                     224),
+    "vgg16": ("VGG16", "vgg16", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", 224),
+    "efficientnet_b0": ("EfficientNetB0", "efficientnet", "efficientnetb0_notop.h5", 224),
+}
+BACKBONE_PREFIX = "backbone/"
+
+
+@dataclass(frozen=True)
+class BuiltModel:
+    model: object  # keras.Model
+    image_size: int
+    preprocessing: str  # recorded in the model card
+    backbone_layers: tuple[str, ...] = ()  # names of the backbone's layers, bottom to top
+
+
+@functools.cache
+def custom_layers() -> dict[str, type]:
+    """visionapp's own layers, registered with Keras so saved models load without unsafe
+    deserialisation; call before ``keras.models.load_model``."""
+    import keras
+
+    @keras.saving.register_keras_serializable(package="visionapp")
+    class CaffePreprocess(keras.layers.Layer):
+        """VGG's preprocess_input as a layer: RGB → BGR, minus the ImageNet channel means."""
+
+        def call(self, x):
+            bgr = keras.ops.flip(x, axis=-1)
+            return bgr - keras.ops.convert_to_tensor([103.939, 116.779, 123.68], x.dtype)
+
+    return {"CaffePreprocess": CaffePreprocess}
+
+
+def _head(x, n_classes: int, dropout: float, l2: float):
+    import keras
+
+    reg = keras.regularizers.l2(l2) if l2 else None
+    if dropout:
+        x = keras.layers.Dropout(dropout)(x)
+    if n_classes == 2:
+        return keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=reg,
+                                  dtype="float32", name="prediction")(x)
+    return keras.layers.Dense(n_classes, activation="softmax", kernel_regularizer=reg,
+                              dtype="float32", name="prediction")(x)
+
+
+def course_cnn(n_classes: int, image_size: int = 64) -> BuiltModel:
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((None, None, 3), name="image")
+    x = layers.Resizing(image_size, image_size, name="resize")(inputs)
+    x = layers.Rescaling(1 / 255, name="rescale")(x)
+    x = layers.Conv2D(32, 3, activation="relu", name="conv1")(x)
+    x = layers.MaxPooling2D(2, name="pool1")(x)
+    x = layers.Conv2D(32, 3, activation="relu", name="conv2")(x)
+    x = layers.MaxPooling2D(2, name="pool2")(x)
+    x = layers.Flatten(name="flatten")(x)
+    x = layers.Dense(128, activation="relu", name="dense")(x)
+    outputs = _head(x, n_classes, 0.0, 0.0)
+    return BuiltModel(keras.Model(inputs, outputs, name="course_cnn"), image_size, "1/255")
+
+
+def better_cnn(n_classes: int, image_size: int = 96, dropout: float = 0.3,
+               l2: float = 1e-4) -> BuiltModel:
+    import keras
+    from keras import layers
+
+    reg = keras.regularizers.l2(l2) if l2 else None
+    inputs = keras.Input((None, None, 3), name="image")
+    x = layers.Resizing(image_size, image_size, name="resize")(inputs)
+    x = layers.Rescaling(1 / 255, name="rescale")(x)
+    for i, filters in enumerate((32, 64, 128, 256)):
+        for j in range(2):
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_regularizer=reg,
+                              name=f"conv{i + 1}_{j + 1}")(x)
+            # momentum 0.9: running statistics settle within a few hundred steps, which small
+            # datasets (a few epochs of a few dozen batches) need for inference to match.
+            x = layers.BatchNormalization(momentum=0.9, name=f"bn{i + 1}_{j + 1}")(x)
+            x = layers.Activation("relu", name=f"relu{i + 1}_{j + 1}")(x)
+        x = layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    outputs = _head(x, n_classes, dropout, l2)
+    return BuiltModel(keras.Model(inputs, outputs, name="better_cnn"), image_size, "1/255")
+
+
+def transfer(kind: str, n_classes: int, weights: Path | str | None, dropout: float = 0.2,
+             l2: float = 0.0) -> BuiltModel:
+    """Frozen ImageNet backbone + new head. ``weights``: a no-top weights file, "imagenet"
+    (Keras downloads them), or None (random init). MobileNetV2's width (alpha) and input size
+    are read from the weights file's name, not assumed."""
+    import keras
+    from keras import layers
+
+    app_name, prep_name, _, size = BACKBONES[kind]
+    kwargs = {}
+    if kind == "mobilenet_v2":
+        alpha, size = mobilenet_shape(weights)
+        kwargs["alpha"] = alpha
+    inputs = keras.Input((None, None, 3), name="image")
+    x = layers.Resizing(size, size, name="resize")(inputs)
+    # The backbone's own preprocess_input, as a layer (saved with the model).
+    if prep_name == "mobilenet_v2":
+        x = layers.Rescaling(1 / 127.5, offset=-1, name="rescale")(x)
+    elif prep_name == "vgg16":
+        x = custom_layers()["CaffePreprocess"](name="vgg_preprocess")(x)
+    base = getattr(keras.applications, app_name)(
+        include_top=False, input_shape=(size, size, 3),
+        weights=str(weights) if weights not in (None, "imagenet") else weights, **kwargs)
+    base.trainable = False
+    features = base(x, training=False)  # BN statistics stay frozen, even when fine-tuning
+    x = layers.GlobalAveragePooling2D(name="gap")(features)
+    outputs = _head(x, n_classes, dropout, l2)
+    model = keras.Model(inputs, outputs, name=f"{kind}_transfer")
+    return BuiltModel(model, size, prep_name, tuple(layer.name for layer in base.layers))
+
+
+def mobilenet_shape(weights: Path | str | None) -> tuple[float, int]:
+    """(alpha, input size) from a Keras MobileNetV2 weights file name, e.g. …_0.35_224_…"""
+    if weights in (None, "imagenet"):
+        return 1.0, 224
+    parts = Path(str(weights)).name.replace(".weights", "").replace(".h5", "").split("_")
+    numbers = [p for p in parts if p.replace(".", "", 1).isdigit()]
+    alpha = next((float(p) for p in numbers if "." in p), 1.0)
+    size = next((int(p) for p in numbers if p.isdigit() and int(p) in (96, 128, 160, 192, 224)),
+                224)
+    return alpha, size
+
+
+def backbone_of(model):
+    """The nested backbone model inside a transfer model (None for the from-scratch CNNs)."""
+    import keras
+
+    return next((layer for layer in model.layers if isinstance(layer, keras.Model)), None)
+
+
+def unfreeze_top(model, n_layers: int) -> int:
+    """Make the top ``n_layers`` of the backbone trainable, batch-norm layers excepted (they keep
+    their ImageNet statistics: the backbone runs with training=False). Returns how many layers
+    became trainable."""
+    import keras
+
+    base = backbone_of(model)
+    if base is None or n_layers <= 0:
+        return 0
+    base.trainable = True
+    changed = 0
+    for i, layer in enumerate(base.layers):
+        top = i >= len(base.layers) - n_layers
+        layer.trainable = top and not isinstance(layer, keras.layers.BatchNormalization)
+        changed += layer.trainable
+    return changed
+
+
+def summary_rows(model) -> list[tuple[str, str, str, int]]:
+    """(layer, type, output shape, parameters) for each top-level layer: the course's
+    parameter arithmetic (a 3×3 conv with 32 filters on 3 channels: (3·3·3 + 1)·32 = 896)."""
+    rows = []
+    for layer in model.layers:
+        try:
+            shape = str(tuple(layer.output.shape))
+        except (AttributeError, ValueError):
+            shape = "?"
+        rows.append((layer.name, type(layer).__name__, shape, int(layer.count_params())))
+    return rows
+
+
+def build(kind: str, n_classes: int, *, image_size: int | None = None,
+          backbone_weights: Path | str | None = None, dropout: float = 0.3,
+          l2: float = 0.0) -> BuiltModel:
+    if kind == "course":
+        return course_cnn(n_classes, image_size or 64)
+    if kind == "better":
+        return better_cnn(n_classes, image_size or 96, dropout, l2)
+    if kind in BACKBONES:
+        return transfer(kind, n_classes, backbone_weights, dropout, l2)
+    raise ValueError(f"unknown model kind {kind!r}; choose one of {', '.join(KINDS)}")
