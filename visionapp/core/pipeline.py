@@ -44,7 +44,7 @@ def apply_chain(
     for position, processor in enumerate(processors):
         t0 = time.perf_counter()
         try:
-            result = processor(current)
+            result = processor(current.with_context(tuple(results)) if results else current)
         except Exception as exc:  # noqa: BLE001 - reported with the processor's name
             failed = exc if isinstance(exc, ProcessorFailed) else ProcessorFailed(
                 getattr(processor, "name", type(processor).__name__), exc)

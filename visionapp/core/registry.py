@@ -40,6 +40,7 @@ BUILTINS: dict[str, str] = {
     "mediapipe.pose": "visionapp.processors.mediapipe_tasks:Pose",
     "mediapipe.face_detection": "visionapp.processors.mediapipe_tasks:FaceDetection",
     "yolo.detect": "visionapp.processors.yolo:YoloDetect",
+    "classifier": "visionapp.processors.classifier:Classifier",
 }
 
 

@@ -27,13 +27,20 @@ class Frame:
     # True for a still image (an image file or a folder of images) rather than a video stream:
     # trackers treat each still on its own.
     still: bool = False
+    # What the processors before this one in the chain found (e.g. face boxes to classify).
+    context: tuple[Result, ...] = ()
 
     @property
     def resolution_wh(self) -> tuple[int, int]:
         return int(self.image.shape[1]), int(self.image.shape[0])
 
     def with_image(self, image: NDArray[np.uint8]) -> Frame:
-        return Frame(image, self.index, self.timestamp_ms, self.captured_s, self.still)
+        return Frame(image, self.index, self.timestamp_ms, self.captured_s, self.still,
+                     self.context)
+
+    def with_context(self, context: tuple[Result, ...]) -> Frame:
+        return Frame(self.image, self.index, self.timestamp_ms, self.captured_s, self.still,
+                     context)
 
 
 def _f32(values, shape: tuple[int, ...]) -> NDArray[np.float32]:

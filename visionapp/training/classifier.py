@@ -43,7 +43,8 @@ class ClassifierConfig:
     patience: int = 5
     seed: int = 1337
     mixed_precision: bool = False
-    backbone_weights: str = "auto"  # auto: the resolver's ImageNet file, else Keras' download
+    backbone_weights: str = "auto"  # auto: the resolver's ImageNet file, else Keras' download;
+    # none: random initialisation; or a path
     name: str = "classifier"  # saved as models/<name>.keras + models/<name>.json
     force: bool = False
 
@@ -283,9 +284,11 @@ def _child(config: ClassifierConfig, work: Path) -> int:
     return 0
 
 
-def _backbone_weights(config: ClassifierConfig, cm, weights) -> str:
+def _backbone_weights(config: ClassifierConfig, cm, weights) -> str | None:
     from visionapp.core.errors import ModelNotFound
 
+    if config.backbone_weights == "none":
+        return None  # random initialisation (for comparison)
     if config.backbone_weights not in ("auto", ""):
         return config.backbone_weights
     name = cm.BACKBONES[config.kind][2]

@@ -1,0 +1,158 @@
+"""The live ``classifier``: a model trained by visionapp (one .keras file + its JSON card)
+classifying the whole frame, a centre crop, or each box found by an earlier processor (faces,
+YOLO objects), with probability bars and an optional Grad-CAM heat map."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import cv2
+import numpy as np
+
+from visionapp.core import weights
+from visionapp.core.errors import BadInput, ModelNotFound
+from visionapp.core.params import ProcessorBase, param
+from visionapp.core.types import Detections, Frame, Result
+from visionapp.processors._frameworks import before_tensorflow
+
+BAR = 10
+
+
+@dataclass(frozen=True)
+class LoadedClassifier:
+    model: Any
+    class_names: tuple[str, ...]
+    image_size: int
+
+
+@functools.lru_cache(maxsize=4)
+def load_classifier(path: str, mtime_ns: int) -> LoadedClassifier:
+    """Model + card, once per file version (retraining to the same name reloads it)."""
+    card_path = Path(path).with_suffix(".json")
+    if not card_path.is_file():
+        raise BadInput(f"{Path(path).name} has no model card ({card_path.name}) beside it; use "
+                       "a model saved by 'visionapp train-classifier' or the training dialog")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        class_names = tuple(card["class_names"])
+        image_size = int(card["image_size"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadInput(f"{card_path.name} is not a visionapp model card ({exc})") from None
+    before_tensorflow()
+    import keras
+
+    from visionapp.training.classifier_models import custom_layers
+
+    custom_layers()
+    try:
+        model = keras.models.load_model(path)
+    except Exception as exc:  # noqa: BLE001 - any loader failure means "not a usable model"
+        raise BadInput(f"{Path(path).name} is not a Keras model visionapp can load "
+                       f"({type(exc).__name__}: {str(exc)[:120]})") from None
+    outputs = int(model.output.shape[-1])
+    expected = 1 if len(class_names) == 2 else len(class_names)
+    if outputs != expected:
+        raise BadInput(f"{Path(path).name} outputs {outputs} values but its card lists "
+                       f"{len(class_names)} classes; retrain or restore the matching card")
+    shape = model.input.shape
+    if shape[1] is not None and shape[1] != image_size:
+        raise BadInput(f"{Path(path).name} takes {shape[1]}×{shape[2]} images but its card "
+                       f"says {image_size}; retrain or restore the matching card")
+    return LoadedClassifier(model, class_names, image_size)
+
+
+def bars(names: tuple[str, ...], probs: np.ndarray, top_k: int) -> list[str]:
+    width = max(len(n) for n in names)
+    order = np.argsort(-probs)[:top_k]
+    return [f"{names[i]:<{width}} [{'#' * round(probs[i] * BAR):<{BAR}}] {probs[i]:.2f}"
+            for i in order]
+
+
+@dataclass(frozen=True)
+class Classifier(ProcessorBase):
+    """Classifies the frame, its centre, or each box from an earlier processor."""
+
+    name: ClassVar[str] = "classifier"
+    model: str = param("classifier.keras", kind="path", help="a .keras file with its .json card")
+    region: str = param("frame", choices=("frame", "center", "boxes"),
+                        help="boxes: each box found by the processors before this one")
+    center_fraction: float = param(0.6, min=0.1, max=1.0, step=0.05)
+    gradcam: bool = param(False, help="overlay where the model looks (frame/center)")
+    top_k: int = param(3, min=1, max=20)
+
+    def loaded(self) -> LoadedClassifier | None:
+        """The model, or None while there is none yet (the processor waits for one)."""
+        try:
+            path = weights.resolve(self.model, download=False)
+        except ModelNotFound:
+            return None
+        return load_classifier(str(path), path.stat().st_mtime_ns)
+
+    def predict(self, loaded: LoadedClassifier, crops_rgb: list[np.ndarray]) -> np.ndarray:
+        size = loaded.image_size
+        batch = np.stack([cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA)
+                          for c in crops_rgb]).astype(np.float32)
+        out = np.asarray(loaded.model(batch, training=False), np.float64)
+        return np.concatenate([1 - out, out], axis=1) if out.shape[1] == 1 else out
+
+    def __call__(self, frame: Frame) -> Result:
+        loaded = self.loaded()
+        if loaded is None:
+            return Result(self.name, text=(f"classifier: no model {self.model!r} yet; train one "
+                                           "(Train > Classifier... or visionapp "
+                                           "train-classifier)",))
+        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        h, w = rgb.shape[:2]
+        if self.region == "boxes":
+            return self._boxes(loaded, frame, rgb)
+        if self.region == "center":
+            cw, ch = int(w * self.center_fraction), int(h * self.center_fraction)
+            x0, y0 = (w - cw) // 2, (h - ch) // 2
+        else:
+            x0, y0, cw, ch = 0, 0, w, h
+        crop = rgb[y0 : y0 + ch, x0 : x0 + cw]
+        overlay = None
+        if self.gradcam:
+            from visionapp.training.gradcam import gradcam
+
+            small = cv2.resize(crop, (loaded.image_size,) * 2, interpolation=cv2.INTER_AREA)
+            cam, probs = gradcam(loaded.model, small)
+            heat = cv2.applyColorMap((cv2.resize(cam, (cw, ch)) * 255).astype(np.uint8),
+                                     cv2.COLORMAP_JET)
+            overlay = frame.image.copy()
+            overlay[y0 : y0 + ch, x0 : x0 + cw] = heat
+        else:
+            probs = self.predict(loaded, [crop])[0]
+        best = int(np.argmax(probs))
+        label = loaded.class_names[best]
+        dets = Detections.empty()
+        if self.region == "center":
+            dets = Detections.from_lists([[x0, y0, x0 + cw, y0 + ch]], [probs[best]], [label],
+                                         [best])
+        return Result(self.name, detections=dets, overlay=overlay, overlay_mode="blend",
+                      text=(f"classifier: {label} {probs[best]:.2f}",
+                            *bars(loaded.class_names, probs, self.top_k)))
+
+    def _boxes(self, loaded: LoadedClassifier, frame: Frame, rgb: np.ndarray) -> Result:
+        h, w = rgb.shape[:2]
+        boxes = [box for r in frame.context for box in r.detections.xyxy]
+        crops, kept = [], []
+        for x1, y1, x2, y2 in boxes:
+            x1, y1 = max(0, int(x1)), max(0, int(y1))
+            x2, y2 = min(w, int(x2)), min(h, int(y2))
+            if x2 - x1 >= 4 and y2 - y1 >= 4:
+                crops.append(rgb[y1:y2, x1:x2])
+                kept.append((x1, y1, x2, y2))
+        if not crops:
+            return Result(self.name, text=("classifier: no boxes from earlier processors to "
+                                           "classify (add e.g. haar.faces before it)",))
+        probs = self.predict(loaded, crops)
+        best = probs.argmax(axis=1)
+        labels = [loaded.class_names[i] for i in best]
+        dets = Detections.from_lists(kept, probs[np.arange(len(best)), best], labels, best)
+        return Result(self.name, detections=dets,
+                      text=(f"classifier: {len(kept)} box(es): " + ", ".join(labels[:6]),))
