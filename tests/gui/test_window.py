@@ -302,3 +302,43 @@ def test_clicking_a_yolo_box_explains_its_nms(qtbot, window, shared, monkeypatch
     shown = next_packet(qtbot, window, lambda p: p.chain_version == window._chain_version
                         and p.results and p.results[0].candidates is not None)
     assert "candidates ->" in shown.results[0].text[1]
+
+
+def test_classifier_dialog_trains_stops_and_hot_swaps_the_model(qtbot, window, monkeypatch,
+                                                                tmp_path):
+    from tests.training_data import shapes_dataset
+    from visionapp import paths
+
+    monkeypatch.setattr(paths, "PROJECT_MODELS_DIR", tmp_path / "models")
+    data = shapes_dataset(tmp_path / "shapes", per_class=20)
+    window.open_source("demo:size=320x240")
+    window.chain.add("classifier", {"model": "dialog_model.keras"})
+    waiting = next_packet(qtbot, window, lambda p: p.results)
+    assert "no model" in waiting.results[0].text[0]
+    window.open_classifier_training()
+    dialog = window.classifier_dialog
+    dialog.dataset.setText(str(data))
+    dialog.kind.setCurrentIndex(0)  # the course CNN: quick
+    dialog.epochs.setValue(200)
+    dialog.batch.setValue(8)
+    dialog.name.setText("dialog_model")
+    dialog.summary_button.click()
+    qtbot.waitUntil(lambda: dialog.summary.rowCount() > 5, timeout=60_000)
+    total = dialog.summary.item(dialog.summary.rowCount() - 1, 3).text()
+    assert total == "813,217"  # the course CNN's parameter arithmetic
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: sum(e.kind == "epoch" for e in dialog.events) >= 2,
+                    timeout=120_000)
+    assert dialog.progress.value() > 0 and "accuracy" in dialog.curves.series
+    dialog.stop_button.click()
+    qtbot.waitUntil(lambda: dialog.use_button.isEnabled(), timeout=120_000)
+    assert max(e.epoch for e in dialog.events if e.kind == "epoch") < 200
+    assert dialog.confusion_table.rowCount() == 2
+    dialog.use_button.click()
+    swapped = next_packet(qtbot, window, lambda p: p.results and
+                          p.results[0].text[0].startswith("classifier: ")
+                          and "no model" not in p.results[0].text[0])
+    assert swapped.results[0].text[0].split()[1] in ("circles", "squares")
+    path = window.add_frame_to_class(str(tmp_path / "collected"), "cats")
+    assert path is not None and path.parent.name == "cats" and cv2.imread(str(path)) is not None
+    dialog.close()

@@ -157,9 +157,12 @@ class MainWindow(QMainWindow):
                 action.setShortcut(key)
             menu.addAction(action)
         train_menu = self.menuBar().addMenu("&Train")
-        action = QAction("Detector (YOLO)…", self)
-        action.triggered.connect(self.open_detector_training)
-        train_menu.addAction(action)
+        for text, handler in (("Classifier…", self.open_classifier_training),
+                              ("Detector (YOLO)…", self.open_detector_training),
+                              ("Add frame to class…", self.add_frame_to_class)):
+            action = QAction(text, self)
+            action.triggered.connect(handler)
+            train_menu.addAction(action)
 
         for key, handler in ((Qt.Key.Key_Space, self.toggle_pause),
                              (Qt.Key.Key_Right, self.step),
@@ -380,6 +383,44 @@ class MainWindow(QMainWindow):
             return
 
     # ---------------------------------------------------------------- training
+
+    def open_classifier_training(self) -> None:
+        from visionapp.gui.classifier_dialog import ClassifierTrainingDialog
+
+        dialog = ClassifierTrainingDialog(self, str(self.settings.value("classifier/dataset", "")))
+        dialog.model_ready.connect(lambda path: self.use_model("classifier", "model", path))
+        dialog.show()
+        self.classifier_dialog = dialog
+
+    def add_frame_to_class(self, folder: str = "", class_name: str = "") -> Path | None:
+        """Save the current raw frame into <dataset>/<class>/ to collect training data."""
+        if self.packet is None:
+            self.show_error("no frame yet")
+            return None
+        if not folder:
+            start = str(self.settings.value("classifier/dataset", ""))
+            folder = QFileDialog.getExistingDirectory(self, "Dataset folder (one subfolder "
+                                                      "per class)", start)
+            if not folder:
+                return None
+        root = Path(folder)
+        if not class_name:
+            from PySide6.QtWidgets import QInputDialog
+
+            existing = sorted(p.name for p in root.iterdir() if p.is_dir())
+            class_name, ok = QInputDialog.getItem(self, "Add frame to class", "class",
+                                                  existing or ["class_a"], 0, True)
+            if not ok or not class_name.strip():
+                return None
+        self.settings.setValue("classifier/dataset", str(root))
+        target = root / class_name.strip()
+        target.mkdir(parents=True, exist_ok=True)
+        path = unique_path(target, datetime.now().strftime("frame_%Y%m%d_%H%M%S"), ".png")
+        write_image(path, self.packet.frame.image)
+        count = sum(1 for _ in target.iterdir())
+        self.show_message(f"saved {path.name} to {target} ({count} images in "
+                          f"{class_name.strip()})")
+        return path
 
     def open_detector_training(self) -> None:
         from visionapp.gui.detector_dialog import DetectorTrainingDialog
