@@ -228,7 +228,13 @@ def _child(config: ClassifierConfig, work: Path) -> int:
         stopped = (work / "STOP").exists()
         if stopped and best.exists():
             model.load_weights(str(best))
+        frozen_metrics = None
         if fine and not stopped:
+            held = dataset.files.get("test") or dataset.files["val"]
+            frozen_metrics = evaluate(model, held, built.image_size, config.batch,
+                                      dataset.class_names)
+            emit(Progress("log", f"frozen backbone: held-out accuracy "
+                          f"{frozen_metrics['accuracy']:.3f}"))
             unfrozen = cm.unfreeze_top(model, fine)
             with strategy.scope():
                 model.compile(keras.optimizers.Adam(config.fine_tune_lr), loss=loss,
@@ -263,6 +269,7 @@ def _child(config: ClassifierConfig, work: Path) -> int:
         "preprocessing": built.preprocessing, "binary": n_classes == 2,
         "metrics": {k: v for k, v in metrics.items() if k != "worst"},
         "evaluated_on": which, "config": asdict(config),
+        "frozen_backbone_accuracy": frozen_metrics["accuracy"] if frozen_metrics else None,
         "split": {split: [os.path.relpath(p, config.dataset) for p, _ in items]
                   for split, items in dataset.files.items()},
         "skipped": dataset.skipped, "seconds": round(time.perf_counter() - t0, 1),
@@ -279,6 +286,7 @@ def _child(config: ClassifierConfig, work: Path) -> int:
     emit(Progress("done", model_path=str(model_file), metrics={
         k: metrics[k] for k in ("accuracy", "precision", "recall", "f1")},
         extra={"card": str(card_file), "confusion": metrics["confusion"],
+               "frozen_accuracy": frozen_metrics["accuracy"] if frozen_metrics else None,
                "worst": metrics["worst"], "class_names": dataset.class_names,
                "seconds": card["seconds"]}))
     return 0

@@ -1,0 +1,70 @@
+"""Cats vs dogs on the shared 1,999 photos, visionapp's own seeded split (70/15/15, held-out
+test set): accuracy of the course CNN (target ≥ 72%), the better CNN (≥ 80%), MobileNetV2
+transfer learning with the backbone frozen (≥ 92%) and after fine-tuning (≥ 94%), and the wall
+time of transfer learning + fine-tuning on this machine.
+
+    .venv/bin/python -m benchmarks.classifier_accuracy [--only course,better,transfer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks._common import shared, verdict
+from visionapp import paths
+from visionapp.training.classifier import ClassifierConfig, train
+
+RUNS = {
+    "course": ClassifierConfig("", kind="course", epochs=40, batch=32, patience=8),
+    "better": ClassifierConfig("", kind="better", image_size=96, epochs=60, batch=32,
+                               learning_rate=2e-3, patience=10, dropout=0.3, l2=1e-4),
+    "transfer": ClassifierConfig("", kind="mobilenet_v2", epochs=12, batch=32, patience=4,
+                                 fine_tune_layers=40, fine_tune_epochs=12, fine_tune_lr=1e-5),
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--only", default="course,better,transfer")
+    args = parser.parse_args()
+    data = shared("data/cats_vs_dogs")
+    paths.PROJECT_MODELS_DIR = Path(tempfile.mkdtemp(prefix="bench-models-"))
+    ok = True
+    for name in args.only.split(","):
+        config = RUNS[name]
+        config = ClassifierConfig(**{**config.__dict__, "dataset": str(data),
+                                     "name": f"bench_{name}"})
+        t0 = time.perf_counter()
+        events = list(train(config))
+        seconds = time.perf_counter() - t0
+        done = events[-1]
+        if done.kind != "done":
+            print(f"{name}: failed: {done.message}")
+            ok = False
+            continue
+        epochs = max((e.epoch for e in events if e.kind == "epoch"), default=0)
+        acc = done.metrics["accuracy"]
+        images = next((e.extra["counts"] for e in events if "counts" in e.extra), {})
+        if name == "transfer":
+            frozen = done.extra["frozen_accuracy"]
+            good = frozen >= 0.92 and acc >= 0.94
+            print(f"transfer (MobileNetV2 α0.35 224, ImageNet): frozen backbone {frozen:.1%} "
+                  f"(target >= 92%), after fine-tuning {acc:.1%} (target >= 94%); {epochs} "
+                  f"epochs, wall time {seconds / 60:.1f} min {verdict(good)}")
+        else:
+            target = 0.72 if name == "course" else 0.80
+            good = acc >= target
+            print(f"{name} CNN: held-out accuracy {acc:.1%} (target >= {target:.0%}); {epochs} "
+                  f"epochs, {seconds / 60:.1f} min {verdict(good)}")
+        print(f"    split: {images}; precision {done.metrics['precision']:.3f}, recall "
+              f"{done.metrics['recall']:.3f}, F1 {done.metrics['f1']:.3f}, confusion "
+              f"{done.extra['confusion']}")
+        ok &= good
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
