@@ -18,17 +18,17 @@ from visionapp import paths
 from visionapp.training.classifier import ClassifierConfig, train
 
 RUNS = {
-    "course": ClassifierConfig("", kind="course", epochs=40, batch=32, patience=8),
-    "better": ClassifierConfig("", kind="better", image_size=96, epochs=60, batch=32,
-                               learning_rate=2e-3, patience=10, dropout=0.3, l2=1e-4),
+    "course": ClassifierConfig("", kind="course", epochs=60, batch=32, patience=15),
+    "better": ClassifierConfig("", kind="better", image_size=64, epochs=60, batch=32,
+                               learning_rate=2e-3, patience=15, dropout=0.3, l2=1e-4),
     "transfer": ClassifierConfig("", kind="mobilenet_v2", epochs=12, batch=32, patience=4,
-                                 fine_tune_layers=40, fine_tune_epochs=12, fine_tune_lr=1e-5),
+                                 fine_tune_layers=40, fine_tune_epochs=10, fine_tune_lr=2e-5),
 }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--only", default="course,better,transfer")
+    parser.add_argument("--only", default="course,transfer,better")
     args = parser.parse_args()
     data = shared("data/cats_vs_dogs")
     paths.PROJECT_MODELS_DIR = Path(tempfile.mkdtemp(prefix="bench-models-"))

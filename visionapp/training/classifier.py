@@ -100,7 +100,8 @@ def _device(emit, mixed_precision: bool):
     return tf.distribute.get_strategy()
 
 
-def _callbacks(emit, work: Path, total_epochs: int, steps: int, offset: int, t0: float):
+def _callbacks(emit, work: Path, total_epochs: int, steps: int, offset: int, t0: float,
+               best_name: str = "best.weights.h5", beat: float | None = None):
     import keras
 
     class Stream(keras.callbacks.Callback):
@@ -123,11 +124,13 @@ def _callbacks(emit, work: Path, total_epochs: int, steps: int, offset: int, t0:
                 epoch=n, epochs=total_epochs, fraction=n / total_epochs, eta_s=eta,
                 metrics=logs))
 
-    best = work / "best.weights.h5"
+    best = work / best_name
     return [
         Stream(),
-        keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy",
-                                        save_best_only=True, save_weights_only=True),
+        # The best epoch by validation accuracy; with ``beat``, only epochs better than that.
+        keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", mode="max",
+                                        save_best_only=True, save_weights_only=True,
+                                        initial_value_threshold=beat),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2,
                                           min_lr=1e-7),
     ], best
@@ -226,8 +229,9 @@ def _child(config: ClassifierConfig, work: Path) -> int:
                             callbacks=[*callbacks, early], verbose=0)
         done_epochs = len(history.history.get("loss", []))
         stopped = (work / "STOP").exists()
-        if stopped and best.exists():
-            model.load_weights(str(best))
+        if best.exists():
+            model.load_weights(str(best))  # the best epoch, whether stopped or not
+        best_val = max(history.history.get("val_accuracy", [0.0]))
         frozen_metrics = None
         if fine and not stopped:
             held = dataset.files.get("test") or dataset.files["val"]
@@ -241,15 +245,23 @@ def _child(config: ClassifierConfig, work: Path) -> int:
                               metrics=["accuracy"])
             emit(Progress("log", f"fine-tuning: {unfrozen} backbone layers unfrozen (batch norm "
                           f"kept frozen), learning rate {config.fine_tune_lr:g}"))
-            callbacks, best = _callbacks(emit, work, total, steps, done_epochs, t0)
+            frozen_weights = model.get_weights()
+            callbacks, best = _callbacks(emit, work, total, steps, done_epochs, t0,
+                                         "best_fine_tuned.weights.h5", beat=best_val)
             early = keras.callbacks.EarlyStopping(monitor="val_accuracy",
-                                                  patience=config.patience,
-                                                  restore_best_weights=True)
+                                                  patience=config.patience)
             model.fit(train_ds, validation_data=val_ds, initial_epoch=done_epochs,
                       epochs=done_epochs + config.fine_tune_epochs,
                       callbacks=[*callbacks, early], verbose=0)
-            if (work / "STOP").exists() and best.exists():
+            # Model selection on the validation split: keep fine-tuning only if it beat the
+            # frozen backbone's best epoch there.
+            if best.exists():
                 model.load_weights(str(best))
+                emit(Progress("log", "fine-tuning improved validation accuracy: kept"))
+            else:
+                model.set_weights(frozen_weights)
+                emit(Progress("log", f"fine-tuning did not beat the frozen backbone's "
+                              f"validation accuracy ({best_val:.3f}): kept the frozen model"))
     except (tf.errors.ResourceExhaustedError, MemoryError):
         emit(Progress("error", f"out of memory at batch size {config.batch}; try a smaller "
                       f"batch (e.g. {max(1, config.batch // 2)}) or a smaller image size"))
