@@ -311,13 +311,23 @@ def cmd_train_detector(args: argparse.Namespace) -> int:
     config = DetectorConfig(data_yaml=str(args.data_yaml), weights=args.weights,
                             epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
                             device=args.device, name=args.name, force=args.force)
-    for event in train(config):
+    _report(train(config))
+    return 0
+
+
+def _report(events) -> object:
+    """Print a training run's progress to stderr; an error event ends it with exit status 2.
+    Returns the final ``done`` event."""
+    done = None
+    for event in events:
         if event.kind == "error":
-            raise BadInput(event.message)
+            raise BadInput(event.message.replace("\n", " | "))
         if event.kind in ("log", "epoch", "done"):
             eta = f" (ETA {event.eta_s:.0f} s)" if event.eta_s else ""
             print(f"{event.message}{eta}", file=sys.stderr)
-    return 0
+        if event.kind == "done":
+            done = event
+    return done
 
 
 def cmd_train_classifier(args: argparse.Namespace) -> int:
@@ -330,16 +340,11 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
         fine_tune_lr=args.fine_tune_lr, dropout=args.dropout, l2=args.l2,
         augment=not args.no_augment, patience=args.patience, seed=args.seed,
         mixed_precision=args.mixed_precision, name=args.name, force=args.force)
-    for event in train(config):
-        if event.kind == "error":
-            raise BadInput(event.message.replace("\n", " | "))
-        if event.kind in ("log", "epoch", "done"):
-            eta = f" (ETA {event.eta_s:.0f} s)" if event.eta_s else ""
-            print(f"{event.message}{eta}", file=sys.stderr)
-        if event.kind == "done":
-            m = event.metrics
-            print(json.dumps({"model": event.model_path, **{k: round(v, 4) for k, v in m.items()},
-                              "confusion": event.extra.get("confusion")}))
+    done = _report(train(config))
+    if done is not None:
+        print(json.dumps({"model": done.model_path, **{k: round(v, 4)
+                                                       for k, v in done.metrics.items()},
+                          "confusion": done.extra.get("confusion")}))
     return 0
 
 

@@ -7,6 +7,7 @@ file the child checks after every batch.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from visionapp import paths
 from visionapp.training.progress import Progress
@@ -61,6 +63,15 @@ def _watch_stop(stop: threading.Event | None, stop_file: Path, child: subprocess
         if stop.wait(0.2):
             stop_file.touch()
             return
+
+
+def child_main(config_cls: type, body: Callable[[Any, Path], int]) -> None:
+    """The ``__main__`` of a training module: parse ``--child CONFIG WORK`` and run ``body``."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", required=True)
+    parser.add_argument("work")
+    args = parser.parse_args()
+    raise SystemExit(body(config_cls(**json.loads(args.child)), Path(args.work)))
 
 
 def child_channel() -> Callable[[Progress], None]:

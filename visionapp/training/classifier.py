@@ -11,7 +11,6 @@ without overwriting unless asked.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -22,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from visionapp import paths
-from visionapp.training.child import child_channel, stream_child, work_dir
+from visionapp.training.child import child_channel, child_main, stream_child, work_dir
 from visionapp.training.progress import Progress
 
 
@@ -334,8 +333,4 @@ def _self_test(model, model_file: Path, items, size: int) -> bool:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--child", required=True)
-    parser.add_argument("work")
-    args = parser.parse_args()
-    raise SystemExit(_child(ClassifierConfig(**json.loads(args.child)), Path(args.work)))
+    child_main(ClassifierConfig, _child)

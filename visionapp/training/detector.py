@@ -9,8 +9,6 @@ as ``models/<name>.pt``, where the ``yolo.detect`` processor (and the resolver) 
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import threading
@@ -20,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from visionapp import paths
-from visionapp.training.child import child_channel, stream_child, work_dir
+from visionapp.training.child import child_channel, child_main, stream_child, work_dir
 from visionapp.training.progress import Progress
 from visionapp.training.yolo_dataset import validate
 
@@ -152,8 +150,4 @@ def _child(config: DetectorConfig, work: Path) -> int:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--child", required=True)
-    parser.add_argument("work")
-    args = parser.parse_args()
-    raise SystemExit(_child(DetectorConfig(**json.loads(args.child)), Path(args.work)))
+    child_main(DetectorConfig, _child)
