@@ -338,7 +338,8 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch=args.batch, learning_rate=args.lr,
         fine_tune_layers=args.fine_tune_layers, fine_tune_epochs=args.fine_tune_epochs,
         fine_tune_lr=args.fine_tune_lr, dropout=args.dropout, l2=args.l2,
-        augment=not args.no_augment, patience=args.patience, seed=args.seed,
+        augment=not args.no_augment, augmentation=args.augmentation, patience=args.patience,
+        seed=args.seed,
         mixed_precision=args.mixed_precision, name=args.name, force=args.force)
     done = _report(train(config))
     if done is not None:
@@ -446,6 +447,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--l2", type=float, default=0.0)
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--augmentation", default="auto", choices=("auto", "standard", "course"),
+                   help="auto: the course's settings for the course CNN, else standard")
     p.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--mixed-precision", action="store_true", help="GPU only")

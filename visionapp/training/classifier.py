@@ -39,6 +39,7 @@ class ClassifierConfig:
     dropout: float = 0.3
     l2: float = 0.0
     augment: bool = True
+    augmentation: str = "auto"  # auto (course → course, else standard) | standard | course
     patience: int = 5
     seed: int = 1337
     mixed_precision: bool = False
@@ -213,7 +214,10 @@ def _child(config: ClassifierConfig, work: Path) -> int:
                   f"({sum(int(np.prod(w.shape)) for w in model.trainable_weights):,} trainable)",
                   extra={"summary": rows}))
     size = built.image_size
-    augment = data.augmentation() if config.augment else None
+    style = config.augmentation
+    if style == "auto":
+        style = "course" if config.kind == "course" else "standard"
+    augment = data.augmentation(style) if config.augment else None
     train_ds = data.pipeline(dataset.files["train"], size, config.batch, training=True,
                              augment=augment, seed=config.seed)
     val_ds = data.pipeline(dataset.files["val"], size, config.batch, training=False)

@@ -142,12 +142,23 @@ def split(items: list[tuple[str, int]], n_classes: int, val_fraction: float,
 # ----------------------------------------------------------------------------- tf.data
 
 
-def augmentation(strength: float = 1.0):
-    """Keras preprocessing layers that run only in training: flip, rotate, zoom, shift,
-    contrast, brightness (on 0–255 pixel values)."""
+def augmentation(style: str = "standard"):
+    """Keras preprocessing layers that run only in training (on 0–255 pixel values).
+
+    ``standard``: flip, rotate, zoom, shift, contrast, brightness. ``course``: the course
+    notes' ImageDataGenerator settings as layers — horizontal flip, zoom 0.2, shear 0.2°.
+    """
+    import math
+
     import keras
 
-    s = strength
+    if style == "course":
+        return keras.Sequential([
+            keras.layers.RandomFlip("horizontal"),
+            keras.layers.RandomZoom(0.2),
+            keras.layers.RandomShear(x_factor=math.tan(math.radians(0.2))),
+        ], name="augmentation")
+    s = 1.0
     return keras.Sequential([
         keras.layers.RandomFlip("horizontal"),
         keras.layers.RandomRotation(0.08 * s),
