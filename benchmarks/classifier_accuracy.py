@@ -19,12 +19,14 @@ from visionapp.training.classifier import ClassifierConfig, train
 
 RUNS = {
     "course": ClassifierConfig("", kind="course", epochs=60, batch=32, patience=15),
-    "better": ClassifierConfig("", kind="better", image_size=64, epochs=60, batch=32,
-                               learning_rate=2e-3, patience=15, dropout=0.3, l2=1e-4),
-    "transfer": ClassifierConfig("", kind="mobilenet_v2", epochs=12, batch=32, patience=4,
-                                 fine_tune_layers=40, fine_tune_epochs=10, fine_tune_lr=2e-5),
+    # Cosine decay over all 50 epochs (schedule "auto" for this kind).
+    "better": ClassifierConfig("", kind="better", image_size=64, epochs=50, batch=32,
+                               learning_rate=1e-3, dropout=0.3, l2=1e-4),
+    # Frozen backbone, then every backbone layer unfrozen (batch norm kept frozen) at 1e-4
+    # decaying along a cosine over 8 epochs.
+    "transfer": ClassifierConfig("", kind="mobilenet_v2", epochs=10, batch=32, patience=4,
+                                 fine_tune_layers=1000, fine_tune_epochs=8, fine_tune_lr=1e-4),
 }
-
 
 def main() -> int:
     parser = argparse.ArgumentParser()

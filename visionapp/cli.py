@@ -335,7 +335,7 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 
     config = ClassifierConfig(
         dataset=str(args.dataset), kind=args.kind, image_size=args.image_size,
-        epochs=args.epochs, batch=args.batch, learning_rate=args.lr,
+        epochs=args.epochs, batch=args.batch, learning_rate=args.lr, schedule=args.schedule,
         fine_tune_layers=args.fine_tune_layers, fine_tune_epochs=args.fine_tune_epochs,
         fine_tune_lr=args.fine_tune_lr, dropout=args.dropout, l2=args.l2,
         augment=not args.no_augment, augmentation=args.augmentation, patience=args.patience,
@@ -440,16 +440,21 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--schedule", default="auto", choices=("auto", "plateau", "cosine"),
+                   help="learning rate: halve on plateaus, or decay along a cosine (auto: "
+                        "cosine for the better CNN and for fine-tuning, else plateau)")
     p.add_argument("--fine-tune-layers", type=int, default=0,
                    help="backbones: unfreeze this many top layers after the frozen phase")
     p.add_argument("--fine-tune-epochs", type=int, default=10)
-    p.add_argument("--fine-tune-lr", type=float, default=1e-5)
+    p.add_argument("--fine-tune-lr", type=float, default=1e-4)
     p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--l2", type=float, default=0.0)
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--augmentation", default="auto", choices=("auto", "standard", "course"),
                    help="auto: the course's settings for the course CNN, else standard")
-    p.add_argument("--patience", type=int, default=5, help="early-stopping patience (epochs)")
+    p.add_argument("--patience", type=int, default=5,
+                   help="early-stopping patience in epochs (plateau schedule; cosine runs "
+                        "all its epochs)")
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--mixed-precision", action="store_true", help="GPU only")
     p.add_argument("--name", default="classifier", help="saved as models/NAME.keras")

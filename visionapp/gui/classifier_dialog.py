@@ -77,6 +77,11 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.lr.setRange(1e-5, 1.0)
         self.lr.setSingleStep(1e-4)
         self.lr.setValue(1e-3)
+        self.schedule = QComboBox()
+        for value, label in (("auto", "auto (cosine: better CNN, fine-tuning)"),
+                             ("plateau", "halve when validation loss stalls"),
+                             ("cosine", "cosine decay to zero")):
+            self.schedule.addItem(label, value)
         self.fine_layers = QSpinBox()
         self.fine_layers.setRange(0, 300)
         self.fine_layers.setValue(30)
@@ -85,13 +90,19 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.fine_epochs = QSpinBox()
         self.fine_epochs.setRange(1, 200)
         self.fine_epochs.setValue(5)
+        self.fine_lr = QDoubleSpinBox()
+        self.fine_lr.setDecimals(6)
+        self.fine_lr.setRange(1e-6, 1e-2)
+        self.fine_lr.setSingleStep(1e-5)
+        self.fine_lr.setValue(1e-4)
         self.mixed = QCheckBox("mixed precision (GPU)")
         self.name = QLineEdit("classifier")
         for label, widget in (("model", self.kind), ("image size", self.image_size),
                               ("epochs", self.epochs), ("batch size", self.batch),
-                              ("learning rate", self.lr),
+                              ("learning rate", self.lr), ("schedule", self.schedule),
                               ("fine-tune top layers", self.fine_layers),
-                              ("fine-tune epochs", self.fine_epochs), ("", self.mixed),
+                              ("fine-tune epochs", self.fine_epochs),
+                              ("fine-tune learning rate", self.fine_lr), ("", self.mixed),
                               ("save as models/…keras", self.name)):
             self.form.addRow(label, widget)
         helpers = QHBoxLayout()
@@ -122,7 +133,9 @@ class ClassifierTrainingDialog(TrainingDialog):
             dataset=self.dataset.text().strip(), kind=self.kind.currentData(),
             image_size=self.image_size.value(), epochs=self.epochs.value(),
             batch=self.batch.value(), learning_rate=self.lr.value(),
+            schedule=self.schedule.currentData(),
             fine_tune_layers=self.fine_layers.value(), fine_tune_epochs=self.fine_epochs.value(),
+            fine_tune_lr=self.fine_lr.value(),
             mixed_precision=self.mixed.isChecked(), name=self.name.text().strip() or "classifier")
 
     def make_run(self, stop: threading.Event) -> Iterator[Progress]:

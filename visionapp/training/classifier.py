@@ -33,14 +33,16 @@ class ClassifierConfig:
     epochs: int = 15
     batch: int = 32
     learning_rate: float = 1e-3
+    schedule: str = "auto"  # plateau | cosine | auto: cosine for the better CNN and for
+    # fine-tuning, plateau otherwise
     fine_tune_layers: int = 0  # backbones: then unfreeze this many top layers …
     fine_tune_epochs: int = 10  # … and train this many more epochs …
-    fine_tune_lr: float = 1e-5  # … at this learning rate
+    fine_tune_lr: float = 1e-4  # … from this learning rate (cosine decay, by default)
     dropout: float = 0.3
     l2: float = 0.0
     augment: bool = True
     augmentation: str = "auto"  # auto (course → course, else standard) | standard | course
-    patience: int = 5
+    patience: int = 5  # early stopping, with the plateau schedule
     seed: int = 1337
     mixed_precision: bool = False
     backbone_weights: str = "auto"  # auto: the resolver's ImageNet file, else Keras' download;
@@ -100,8 +102,20 @@ def _device(emit, mixed_precision: bool):
     return tf.distribute.get_strategy()
 
 
+def _optimizer(learning_rate: float, schedule: str, epochs: int, steps: int):
+    """Adam at a constant rate (``plateau``: ReduceLROnPlateau halves it when validation loss
+    stalls) or decaying along a cosine to zero over ``epochs`` (``cosine``: steady progress for
+    from-scratch models, whose noisy validation loss would make plateau halve it too early)."""
+    import keras
+
+    if schedule == "cosine":
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps)
+    return keras.optimizers.Adam(learning_rate)
+
+
 def _callbacks(emit, work: Path, total_epochs: int, steps: int, offset: int, t0: float,
-               best_name: str = "best.weights.h5", beat: float | None = None):
+               best_name: str = "best.weights.h5", beat: float | None = None,
+               schedule: str = "plateau", patience: int = 5):
     import keras
 
     class Stream(keras.callbacks.Callback):
@@ -125,15 +139,22 @@ def _callbacks(emit, work: Path, total_epochs: int, steps: int, offset: int, t0:
                 metrics=logs))
 
     best = work / best_name
-    return [
+    callbacks = [
         Stream(),
         # The best epoch by validation accuracy; with ``beat``, only epochs better than that.
         keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", mode="max",
                                         save_best_only=True, save_weights_only=True,
                                         initial_value_threshold=beat),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2,
-                                          min_lr=1e-7),
-    ], best
+    ]
+    if schedule == "plateau":
+        # A cosine schedule runs its full length; a constant rate stops when validation
+        # accuracy has not improved for ``patience`` epochs.
+        callbacks += [
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2,
+                                              min_lr=1e-7),
+            keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=patience),
+        ]
+    return callbacks, best
 
 
 def evaluate(model, items, image_size: int, batch: int, class_names: list[str]) -> dict:
@@ -198,14 +219,18 @@ def _child(config: ClassifierConfig, work: Path) -> int:
     if config.kind in cm.BACKBONES:
         backbone = _backbone_weights(config, cm, weights)
         emit(Progress("log", f"backbone weights: {backbone}"))
+    schedule = config.schedule
+    if schedule == "auto":
+        schedule = "cosine" if config.kind == "better" else "plateau"
+    steps = max(1, -(-len(dataset.files["train"]) // config.batch))
     try:
         with strategy.scope():
             built = cm.build(config.kind, n_classes, image_size=config.image_size or None,
                              backbone_weights=backbone, dropout=config.dropout, l2=config.l2)
             model = built.model
             loss = "binary_crossentropy" if n_classes == 2 else "sparse_categorical_crossentropy"
-            model.compile(keras.optimizers.Adam(config.learning_rate), loss=loss,
-                          metrics=["accuracy"])
+            model.compile(_optimizer(config.learning_rate, schedule, config.epochs, steps),
+                          loss=loss, metrics=["accuracy"])
     except (OSError, ValueError) as exc:
         emit(Progress("error", f"could not build the {config.kind} model: {exc}"))
         return 1
@@ -221,15 +246,13 @@ def _child(config: ClassifierConfig, work: Path) -> int:
     train_ds = data.pipeline(dataset.files["train"], size, config.batch, training=True,
                              augment=augment, seed=config.seed)
     val_ds = data.pipeline(dataset.files["val"], size, config.batch, training=False)
-    steps = max(1, -(-len(dataset.files["train"]) // config.batch))
     fine = config.fine_tune_layers if config.kind in cm.BACKBONES else 0
     total = config.epochs + (config.fine_tune_epochs if fine else 0)
-    early = keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience,
-                                          restore_best_weights=True)
-    callbacks, best = _callbacks(emit, work, total, steps, 0, t0)
+    callbacks, best = _callbacks(emit, work, total, steps, 0, t0, schedule=schedule,
+                                 patience=config.patience)
     try:
         history = model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                            callbacks=[*callbacks, early], verbose=0)
+                            callbacks=callbacks, verbose=0)
         done_epochs = len(history.history.get("loss", []))
         stopped = (work / "STOP").exists()
         if best.exists():
@@ -244,18 +267,19 @@ def _child(config: ClassifierConfig, work: Path) -> int:
                           f"{frozen_metrics['accuracy']:.3f}"))
             unfrozen = cm.unfreeze_top(model, fine)
             with strategy.scope():
-                model.compile(keras.optimizers.Adam(config.fine_tune_lr), loss=loss,
-                              metrics=["accuracy"])
+                fine_schedule = "cosine" if config.schedule == "auto" else schedule
+                model.compile(_optimizer(config.fine_tune_lr, fine_schedule,
+                                         config.fine_tune_epochs, steps),
+                              loss=loss, metrics=["accuracy"])
             emit(Progress("log", f"fine-tuning: {unfrozen} backbone layers unfrozen (batch norm "
                           f"kept frozen), learning rate {config.fine_tune_lr:g}"))
             frozen_weights = model.get_weights()
             callbacks, best = _callbacks(emit, work, total, steps, done_epochs, t0,
-                                         "best_fine_tuned.weights.h5", beat=best_val)
-            early = keras.callbacks.EarlyStopping(monitor="val_accuracy",
-                                                  patience=config.patience)
+                                         "best_fine_tuned.weights.h5", beat=best_val,
+                                         schedule=fine_schedule, patience=config.patience)
             model.fit(train_ds, validation_data=val_ds, initial_epoch=done_epochs,
-                      epochs=done_epochs + config.fine_tune_epochs,
-                      callbacks=[*callbacks, early], verbose=0)
+                      epochs=done_epochs + config.fine_tune_epochs, callbacks=callbacks,
+                      verbose=0)
             # Model selection on the validation split: keep fine-tuning only if it beat the
             # frozen backbone's best epoch there.
             if best.exists():

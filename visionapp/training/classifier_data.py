@@ -142,31 +142,72 @@ def split(items: list[tuple[str, int]], n_classes: int, val_fraction: float,
 # ----------------------------------------------------------------------------- tf.data
 
 
-def augmentation(style: str = "standard"):
-    """Keras preprocessing layers that run only in training (on 0–255 pixel values).
+@dataclass(frozen=True)
+class Augmentation:
+    """Random training-time changes to a batch of 0–255 images: every geometric change (flip,
+    rotation, zoom, shear, shift) composed into one affine map per image, so each image is
+    resampled once (one interpolation, one pass over the pixels) instead of once per change;
+    then contrast and brightness. Ranges follow Keras' preprocessing layers: ``rotation`` a
+    fraction of a full turn, ``zoom`` and ``shift`` fractions of the image size, ``shear`` in
+    degrees."""
 
-    ``standard``: flip, rotate, zoom, shift, contrast, brightness. ``course``: the course
-    notes' ImageDataGenerator settings as layers — horizontal flip, zoom 0.2, shear 0.2°.
-    """
-    import math
+    flip: bool = True
+    rotation: float = 0.0
+    zoom: float = 0.0
+    zoom_aspect: bool = False  # zoom x and y independently (as ImageDataGenerator does)
+    shear: float = 0.0
+    shift: float = 0.0
+    contrast: float = 0.0
+    brightness: float = 0.0  # fraction of 255
 
-    import keras
+    def __call__(self, images, training: bool = True):
+        import math
 
+        import keras
+        import tensorflow as tf
+
+        if not training:
+            return images
+        images = tf.convert_to_tensor(images, tf.float32)
+        n = tf.shape(images)[0]
+        h, w = tf.cast(tf.shape(images)[1], tf.float32), tf.cast(tf.shape(images)[2], tf.float32)
+
+        def uniform(limit):
+            return tf.random.uniform((n,), -limit, limit)
+
+        angle = uniform(self.rotation * 2 * math.pi)
+        zoom_x = 1 + uniform(self.zoom)
+        zoom_y = 1 + uniform(self.zoom) if self.zoom_aspect else zoom_x
+        shear = tf.tan(uniform(math.radians(self.shear)))
+        flip = tf.where(tf.random.uniform((n,)) < 0.5, -1.0, 1.0) if self.flip else tf.ones(n)
+        cos, sin = tf.cos(angle), tf.sin(angle)
+        # Output pixel p maps to input pixel centre + A·(p − centre) + shift, with
+        # A = flip · rotation · shear · zoom.
+        a00, a01 = flip * cos * zoom_x, flip * (cos * shear - sin) * zoom_y
+        a10, a11 = sin * zoom_x, (sin * shear + cos) * zoom_y
+        cx, cy = (w - 1) / 2, (h - 1) / 2
+        tx, ty = uniform(self.shift) * w, uniform(self.shift) * h
+        transform = tf.stack([a00, a01, cx + tx - a00 * cx - a01 * cy,
+                              a10, a11, cy + ty - a10 * cx - a11 * cy,
+                              tf.zeros(n), tf.zeros(n)], axis=1)
+        images = keras.ops.image.affine_transform(images, transform, fill_mode="reflect")
+        if self.contrast:
+            mean = tf.reduce_mean(images, axis=(1, 2, 3), keepdims=True)
+            factor = tf.reshape(1 + uniform(self.contrast), (-1, 1, 1, 1))
+            images = (images - mean) * factor + mean
+        if self.brightness:
+            images = images + tf.reshape(uniform(self.brightness * 255), (-1, 1, 1, 1))
+        return tf.clip_by_value(images, 0, 255)
+
+
+def augmentation(style: str = "standard") -> Augmentation:
+    """``standard``: flip, rotate, zoom, shift, contrast, brightness. ``course``: the course
+    notes' ImageDataGenerator settings — horizontal flip, zoom 0.2 (x and y independently),
+    shear 0.2°."""
     if style == "course":
-        return keras.Sequential([
-            keras.layers.RandomFlip("horizontal"),
-            keras.layers.RandomZoom(0.2),
-            keras.layers.RandomShear(x_factor=math.tan(math.radians(0.2))),
-        ], name="augmentation")
-    s = 1.0
-    return keras.Sequential([
-        keras.layers.RandomFlip("horizontal"),
-        keras.layers.RandomRotation(0.08 * s),
-        keras.layers.RandomZoom(0.15 * s),
-        keras.layers.RandomTranslation(0.1 * s, 0.1 * s),
-        keras.layers.RandomContrast(0.2 * s),
-        keras.layers.RandomBrightness(0.15 * s, value_range=(0, 255)),
-    ], name="augmentation")
+        return Augmentation(flip=True, zoom=0.2, zoom_aspect=True, shear=0.2)
+    return Augmentation(flip=True, rotation=0.08, zoom=0.15, shift=0.1, contrast=0.2,
+                        brightness=0.15)
 
 
 def pipeline(items: list[tuple[str, int]], image_size: int, batch: int, *, training: bool,
