@@ -14,18 +14,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from visionapp import __version__
-from visionapp.core import registry
+from visionapp.core import logs, registry
 from visionapp.core.chain import ChainEntry, load_chain
 from visionapp.core.errors import BadInput, ParameterError, VisionappError
 from visionapp.core.export import Exports
+from visionapp.core.images import read_image
 from visionapp.core.outputs import AtomicVideoWriter, check_output, write_image
-from visionapp.core.params import specs
+from visionapp.core.params import check_number, specs
 from visionapp.core.sources import IMAGE_SUFFIXES, Source, natural_key, open_source
 from visionapp.core.types import Frame, Result
 
 log = logging.getLogger("visionapp")
 
 DEMO_FRAMES_DEFAULT = 300
+MAX_FPS = 1000.0
 
 
 # ----------------------------------------------------------------------------- chain building
@@ -137,6 +139,7 @@ def _progress(total: int | None, desc: str, enabled: bool):
 
 
 def cmd_process(args: argparse.Namespace) -> int:
+    _check_numbers(args)
     if args.every < 1:
         raise ParameterError("--every must be 1 or more")
     if args.every > 1 and args.frames_dir is None:
@@ -221,6 +224,15 @@ def _run_batch(frames, processors, outputs: Outputs, bar, stop, args):
                          stop=stop, show_text=not args.no_text)
 
 
+def _check_numbers(args: argparse.Namespace) -> None:
+    """argparse turns "nan" and "inf" into floats: reject them (and values out of range) with
+    the option's name and range."""
+    check_number("--fps", args.fps, min=0, max=MAX_FPS, note="0: the source's frame rate")
+    if args.camera_fps is not None:
+        check_number("--camera-fps", args.camera_fps, min=0.01, max=MAX_FPS)
+    check_number("--max-frames", args.max_frames, min=0, note="0: every frame")
+
+
 def _camera_size(text: str | None) -> tuple[int, int] | None:
     if not text:
         return None
@@ -275,8 +287,7 @@ def cmd_make_video(args: argparse.Namespace) -> int:
     folder = Path(args.folder).expanduser()
     if not folder.is_dir():
         raise BadInput(f"{str(folder)!r} is not a folder of images")
-    if args.fps <= 0:
-        raise ParameterError("--fps must be positive")
+    check_number("--fps", args.fps, min=0.01, max=MAX_FPS)
     out = check_output(Path(args.out), args.force, "output video")
     files = sorted((p for p in folder.iterdir() if p.is_file()), key=natural_key)
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
@@ -286,8 +297,9 @@ def cmd_make_video(args: argparse.Namespace) -> int:
     writer = AtomicVideoWriter(out, args.fps)
     try:
         for path in images:
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
+            try:
+                image = read_image(path, cv2.IMREAD_COLOR)
+            except BadInput:  # damaged or not an image: skipped and listed below
                 skipped.append(path.name)
                 continue
             writer.write(image)
@@ -474,6 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(verbose=args.verbose)  # native libraries' own lines only with -v
     if args.command == "models" and args.action != "list" and not args.name:
         parser.error(f"models {args.action} needs a model name")
     try:

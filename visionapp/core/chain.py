@@ -6,6 +6,10 @@ The GUI saves what was tuned live; ``visionapp process --chain chain.toml`` runs
     name = "canny"
     enabled = true
     params = { low = 60, high = 150 }
+
+A chain is checked against :data:`SCHEMA` (the keys each table may have and their types) and
+every processor is built once, so a wrong type, an unknown key, ``enabled = "no"`` or a value out
+of range is one error naming the key and its line in the file.
 """
 
 from __future__ import annotations
@@ -18,8 +22,21 @@ from typing import Any
 import tomli_w
 
 from visionapp.core import registry
-from visionapp.core.errors import BadInput, VisionappError
+from visionapp.core.errors import BadInput, ParameterError, VisionappError
 from visionapp.core.params import specs
+from visionapp.core.toml_lines import key_lines, line_of
+
+# Each table of a chain file: key → (TOML type, how to write it, whether it is required).
+SCHEMA: dict[str, dict[str, tuple[type, str, bool]]] = {
+    "file": {"processors": (list, "an array of [[processors]] tables", False)},
+    "processor": {
+        "name": (str, 'a string such as "canny"', True),
+        "enabled": (bool, "true or false", False),
+        "params": (dict, "a table such as params = { low = 60 }", False),
+    },
+}
+_TOML_TYPES = {str: "a string", bool: "a boolean", int: "an integer", float: "a number",
+               list: "an array", dict: "a table"}
 
 
 @dataclass
@@ -39,34 +56,97 @@ def entry_of(processor: Any, enabled: bool = True) -> ChainEntry:
     return ChainEntry(processor.name, params, enabled)
 
 
-def load_chain(path: Path) -> list[ChainEntry]:
-    """Read and validate a chain file (every processor is built once to check its params)."""
+def _toml_type(value: Any) -> str:
+    return next((text for kind, text in _TOML_TYPES.items() if type(value) is kind),
+                type(value).__name__)
+
+
+class _Checker:
+    """Raises BadInput with "<origin> line N: …" for the first problem in a parsed chain."""
+
+    def __init__(self, text: str, origin: str):
+        self.origin = origin
+        self.text = text
+        self._lines: dict | None = None
+
+    def fail(self, path: tuple, message: str) -> BadInput:
+        if self._lines is None:
+            self._lines = key_lines(self.text)
+        line = line_of(self._lines, path)
+        where = f"{self.origin} line {line}" if line else self.origin
+        return BadInput(f"{where}: {message}")
+
+    def table(self, data: dict, schema: str, path: tuple, what: str) -> None:
+        allowed = SCHEMA[schema]
+        for key, value in data.items():
+            if key not in allowed:
+                raise self.fail(path + (key,), f"{what}unknown key {key!r}; allowed: "
+                                + ", ".join(allowed))
+            kind, shape, _ = allowed[key]
+            if type(value) is not kind:
+                raise self.fail(path + (key,), f"{what}{key} must be {shape}, not "
+                                f"{_toml_type(value)} ({value!r})")
+        for key, (_, shape, required) in allowed.items():
+            if required and key not in data:
+                raise self.fail(path, f"{what}{key} is missing; give {shape}")
+
+
+def loads(text: str, origin: str = "chain") -> list[ChainEntry]:
+    """Parse and validate the TOML ``text`` of a chain; ``origin`` (a file name) starts every
+    error message. Every processor is built once to check its parameters."""
+    check = _Checker(text, origin)
     try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"chain file {str(path)!r} does not exist") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BadInput(f"chain file {str(path)!r} is not valid TOML: {exc}") from None
-    items = data.get("processors", [])
-    if not isinstance(items, list):
-        raise BadInput(f"chain file {str(path)!r}: 'processors' must be an array of tables")
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{origin} is not valid TOML: {exc}") from None
+    check.table(data, "file", (), "")
     entries = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            raise BadInput(f"chain file {str(path)!r}: processor #{i + 1} needs a name")
-        entry = ChainEntry(item["name"], dict(item.get("params", {})),
-                           bool(item.get("enabled", True)))
+    for i, item in enumerate(data.get("processors", [])):
+        path = ("processors", i)
+        if not isinstance(item, dict):
+            raise check.fail(path, f"processor {i + 1} must be a table with a name, not "
+                             f"{_toml_type(item)}")
+        named = f" ({item['name']})" if isinstance(item.get("name"), str) else ""
+        check.table(item, "processor", path, f"processor {i + 1}{named}: ")
+        entry = ChainEntry(item["name"], dict(item.get("params", {})), item.get("enabled", True))
         try:
             entry.build()
+        except ParameterError as exc:
+            key = path + ("params", exc.fields[0]) if exc.fields else path + ("params",)
+            raise check.fail(key, str(exc)) from None
         except VisionappError as exc:
-            raise BadInput(f"chain file {str(path)!r}: {exc}") from None
+            raise check.fail(path + ("name",), str(exc)) from None
         entries.append(entry)
     return entries
 
 
-def save_chain(path: Path, entries: list[ChainEntry]) -> None:
+def dumps(entries: list[ChainEntry]) -> str:
+    """The TOML text of a chain (what :func:`loads` reads back)."""
     data = {"processors": [{"name": e.name, "enabled": e.enabled, "params": e.params}
                            for e in entries]}
+    return "# visionapp processor chain\n" + tomli_w.dumps(data)
+
+
+def load_chain(path: Path) -> list[ChainEntry]:
+    """Read and validate a chain file; any problem is a BadInput naming the file (and line)."""
+    path = Path(path)
+    name = repr(str(path))
+    if path.is_dir():
+        raise BadInput(f"chain file {name} is a folder; give a .toml file saved by the window "
+                       "(File > Save chain…)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(f"chain file {name} does not exist") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"chain file {name} is not a text file; give a TOML chain file") from None
+    except OSError as exc:
+        raise BadInput(f"chain file {name} cannot be read ({exc.strerror or exc}); check its "
+                       "permissions") from None
+    return loads(text, origin=f"chain file {name}")
+
+
+def save_chain(path: Path, entries: list[ChainEntry]) -> None:
     tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    tmp.write_text("# visionapp processor chain\n" + tomli_w.dumps(data), encoding="utf-8")
+    tmp.write_text(dumps(entries), encoding="utf-8")
     tmp.replace(path)

@@ -29,7 +29,13 @@ class UnknownProcessor(VisionappError):
 
 
 class ParameterError(VisionappError):
-    """An unknown parameter or a value of the wrong type or out of range."""
+    """An unknown parameter, a value of the wrong type or out of range, or a broken rule between
+    parameters. ``fields`` names the parameters involved (the GUI marks them, a chain file error
+    points at their line)."""
+
+    def __init__(self, message: str, *, fields: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.fields = tuple(fields)
 
 
 class ModelNotFound(VisionappError):

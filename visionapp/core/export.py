@@ -1,5 +1,16 @@
 """Result exports for batch runs: JSON lines (one record per frame), CSV (one row per box) and
 COCO-format detections. Every file is written under a temporary name and renamed when complete.
+
+A JSON-lines record (documented in ``resources/record.schema.json``)::
+
+    {"source": "cats", "file": "tabby/001.jpg", "frame": 0, "timestamp_ms": null,
+     "detections": [...], "landmarks": [...],
+     "results": [{"processor": "classifier", "values": {"label": "cat", ...}, "text": [...]}]}
+
+``file`` is the image's path relative to the input folder (a single image: its name; null for
+videos, cameras and the demo). ``timestamp_ms`` is null for still images: they have no capture
+time. ``results`` holds, per processor in chain order, its frame-level ``values`` and its
+readout ``text``.
 """
 
 from __future__ import annotations
@@ -7,18 +18,38 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from visionapp.core.outputs import AtomicTextWriter
 from visionapp.core.types import Frame, Result
 
-CSV_HEADER = ("source", "frame", "timestamp_ms", "processor", "label", "class_id", "score",
-              "x1", "y1", "x2", "y2", "track_id")
+CSV_HEADER = ("source", "file", "frame", "timestamp_ms", "processor", "label", "class_id",
+              "score", "x1", "y1", "x2", "y2", "track_id")
 
 
 def _r(values) -> list:
     return [round(float(v), 2) for v in values]
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with NumPy scalars and arrays, tuples and read-only mappings turned into plain
+    JSON values; NaN and ±inf become None (JSON has no such numbers)."""
+    if isinstance(value, np.generic | np.ndarray):
+        value = value.tolist()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str | int | bool) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return str(value)
 
 
 def boxes_of(results: Sequence[Result]):
@@ -31,8 +62,10 @@ def boxes_of(results: Sequence[Result]):
                    _r(d.xyxy[i]), track)
 
 
-def frame_record(source: str, frame: Frame, results: Sequence[Result]) -> dict:
-    """One JSON-lines record: boxes (xyxy px), labels, scores, track ids, landmarks."""
+def frame_record(source: str, frame: Frame, results: Sequence[Result],
+                 file: str | None = None) -> dict:
+    """One JSON-lines record: the image file (stills), boxes (xyxy px), labels, scores, track
+    ids, landmarks, and each processor's frame-level values and readout text."""
     detections = [{"processor": p, "label": label, "class_id": c, "score": round(s, 4),
                    "xyxy": xyxy, "track_id": t}
                   for p, label, c, s, xyxy, t in boxes_of(results)]
@@ -45,8 +78,11 @@ def frame_record(source: str, frame: Frame, results: Sequence[Result]) -> dict:
             if marks.visibility is not None:
                 item["visibility"] = _r(marks.visibility)
             landmarks.append(item)
-    return {"source": source, "frame": frame.index, "timestamp_ms": frame.timestamp_ms,
-            "detections": detections, "landmarks": landmarks}
+    per_processor = [{"processor": r.processor, "values": jsonable(r.values),
+                      "text": list(r.text)} for r in results]
+    return {"source": source, "file": file, "frame": frame.index,
+            "timestamp_ms": None if frame.still else frame.timestamp_ms,
+            "detections": detections, "landmarks": landmarks, "results": per_processor}
 
 
 class CocoWriter:
@@ -96,13 +132,18 @@ class Exports:
 
     def write(self, source: str, file_name: str, frame: Frame,
               results: Sequence[Result]) -> None:
+        """``file_name`` names the frame's image for a still (its path relative to the input
+        folder); for a video frame it is only the COCO image name."""
+        file = file_name if frame.still else None
         if self.jsonl is not None:
-            self.jsonl.write(json.dumps(frame_record(source, frame, results)) + "\n")
+            record = frame_record(source, frame, results, file)
+            self.jsonl.write(json.dumps(record) + "\n")
         if self.csv is not None:
             buffer = io.StringIO()
             rows = csv.writer(buffer, lineterminator="\n")
+            stamp = "" if frame.still else frame.timestamp_ms
             for p, label, c, s, (x1, y1, x2, y2), t in boxes_of(results):
-                rows.writerow((source, frame.index, frame.timestamp_ms, p, label, c,
+                rows.writerow((source, file or "", frame.index, stamp, p, label, c,
                                round(s, 4), x1, y1, x2, y2, "" if t is None else t))
             self.csv.write(buffer.getvalue())
         if self.coco is not None:

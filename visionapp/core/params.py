@@ -2,13 +2,17 @@
 
 The GUI builds its widgets from :func:`specs`, the CLI parses ``--set name.field=value`` with
 :func:`parse_value`, and :func:`validate` (run from every processor's ``__post_init__``) rejects a
-value out of range with a message naming the range.
+value out of range — NaN and ±inf included — with a message naming the range, then checks the
+class's :class:`Rule` s between parameters (Canny's low ≤ high).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from visionapp.core.errors import ParameterError
@@ -100,10 +104,15 @@ def parse_value(spec: ParamSpec, text: str, owner: str) -> Any:
         if spec.type is int:
             return int(raw)
         if spec.type is float:
-            return float(raw)
+            value = float(raw)
+            if not math.isfinite(value):
+                raise ParameterError(f"{where}={text!r} is not a finite number; "
+                                     + _allowed_text(spec), fields=(spec.name,))
+            return value
     except ValueError:
         raise ParameterError(
-            f"{where}={text!r} is not a valid {spec.type.__name__}; " + _allowed_text(spec)
+            f"{where}={text!r} is not a valid {spec.type.__name__}; " + _allowed_text(spec),
+            fields=(spec.name,),
         ) from None
     return raw
 
@@ -113,28 +122,91 @@ def _allowed_text(spec: ParamSpec) -> str:
         return "choose one of: " + ", ".join(str(c) for c in spec.choices)
     if spec.type is bool:
         return "use true or false"
-    lo = "-inf" if spec.min is None else f"{spec.min:g}"
-    hi = "inf" if spec.max is None else f"{spec.max:g}"
-    return f"use a {spec.type.__name__} in [{lo}, {hi}]"
+    return f"use {'an' if spec.type is int else 'a'} {spec.type.__name__} in " + _range_text(
+        spec.min, spec.max)
+
+
+def _range_text(lo: float | None, hi: float | None) -> str:
+    return f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
+
+
+def check_number(where: str, value: float, *, min: float | None = None,  # noqa: A002
+                 max: float | None = None, note: str = "") -> float:  # noqa: A002
+    """``value`` if it is a finite number in [min, max]; else ParameterError naming ``where``
+    (e.g. "--fps") and the range. For numeric command-line options, which argparse lets be NaN."""
+    finite = (isinstance(value, int | float) and not isinstance(value, bool)
+              and math.isfinite(value))
+    if finite and (min is None or value >= min) and (max is None or value <= max):
+        return value
+    problem = "is out of range" if finite else "is not a finite number"
+    extra = f" ({note})" if note else ""
+    raise ParameterError(f"{where}={value!r} {problem}; use a number in "
+                         f"{_range_text(min, max)}{extra}")
+
+
+def field_problem(spec: ParamSpec, value: Any, owner: str) -> str | None:
+    """Why ``value`` cannot be parameter ``spec`` of ``owner``, or None if it can."""
+    where = f"{owner}.{spec.name}"
+    if not isinstance(value, spec.type) or (spec.type is int and isinstance(value, bool)):
+        return f"{where}={value!r} has type {type(value).__name__}; " + _allowed_text(spec)
+    if spec.type is float and not math.isfinite(value):
+        return f"{where}={value!r} is not a finite number; " + _allowed_text(spec)
+    if spec.choices is not None and value not in spec.choices:
+        return f"{where}={value!r} is not allowed; " + _allowed_text(spec)
+    if spec.min is not None and value < spec.min or spec.max is not None and value > spec.max:
+        return f"{where}={value!r} is out of range; " + _allowed_text(spec)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A condition between parameters of one processor, declared once on its class::
+
+        rules: ClassVar[tuple[Rule, ...]] = (
+            Rule(("low", "high"), lambda p: p.low <= p.high,
+                 "{low} must not exceed {high}; lower low or raise high"),
+        )
+
+    ``holds`` gets an object with the parameters as attributes (the processor itself, or the
+    values the GUI is about to apply). In ``message`` each ``{field}`` becomes
+    ``owner.field=value``. ``fields`` are the parameters the GUI marks when the rule is broken.
+    """
+
+    fields: tuple[str, ...]
+    holds: Callable[[Any], bool]
+    message: str
+
+
+def broken_rules(processor_cls: type, values: Mapping[str, Any]) -> list[ParameterError]:
+    """The rules of ``processor_cls`` that ``values`` (every parameter, by name) break, each as
+    the ParameterError validate() would raise: one line, with ``fields`` set."""
+    owner = getattr(processor_cls, "name", processor_cls.__name__)
+    view = SimpleNamespace(**values)
+    out = []
+    for rule in getattr(processor_cls, "rules", ()):
+        if not rule.holds(view):
+            shown = {f: f"{owner}.{f}={values[f]!r}" for f in rule.fields}
+            out.append(ParameterError(rule.message.format(**shown), fields=rule.fields))
+    return out
 
 
 def validate(processor: Any) -> None:
-    """Raise ParameterError if any field of ``processor`` is of the wrong type or out of range."""
+    """Raise ParameterError if any field of ``processor`` is of the wrong type, not finite or out
+    of range, or if the values break one of the class's ``rules``."""
     owner = getattr(processor, "name", type(processor).__name__)
+    values = {}
     for spec in specs(type(processor)):
         value = getattr(processor, spec.name)
-        where = f"{owner}.{spec.name}"
         if spec.type is float and isinstance(value, int) and not isinstance(value, bool):
             object.__setattr__(processor, spec.name, float(value))
             value = float(value)
-        if not isinstance(value, spec.type) or (spec.type is int and isinstance(value, bool)):
-            raise ParameterError(
-                f"{where}={value!r} has type {type(value).__name__}; " + _allowed_text(spec)
-            )
-        if spec.choices is not None and value not in spec.choices:
-            raise ParameterError(f"{where}={value!r} is not allowed; " + _allowed_text(spec))
-        if spec.min is not None and value < spec.min or spec.max is not None and value > spec.max:
-            raise ParameterError(f"{where}={value!r} is out of range; " + _allowed_text(spec))
+        problem = field_problem(spec, value, owner)
+        if problem is not None:
+            raise ParameterError(problem, fields=(spec.name,))
+        values[spec.name] = value
+    broken = broken_rules(type(processor), values)
+    if broken:
+        raise broken[0]
 
 
 class ProcessorBase:

@@ -89,7 +89,7 @@ def create(name: str, params: Mapping[str, Any] | None = None) -> Any:
     if unknown:
         raise ParameterError(
             f"{name} has no parameter {unknown[0]!r}; its parameters are: "
-            + ", ".join(sorted(known))
+            + ", ".join(sorted(known)), fields=(unknown[0],)
         )
     return cls(**params)
 
@@ -103,7 +103,7 @@ def parse_settings(name: str, settings: Iterable[tuple[str, str]]) -> dict[str, 
         if field_name not in by_name:
             raise ParameterError(
                 f"{name} has no parameter {field_name!r}; its parameters are: "
-                + ", ".join(by_name)
+                + ", ".join(by_name), fields=(field_name,)
             )
         out[field_name] = parse_value(by_name[field_name], text, name)
     return out

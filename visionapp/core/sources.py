@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from visionapp.core.demo import DemoScene
-from visionapp.core.errors import SourceError
+from visionapp.core.errors import BadInput, SourceError
+from visionapp.core.images import read_image
 from visionapp.core.types import Frame
 
 log = logging.getLogger(__name__)
@@ -297,12 +298,13 @@ class VideoSource(Source):
 
 
 class ImageListSource(Source):
-    """A single image or a folder of images (natural order); unreadable files are skipped and
-    listed in ``info.skipped``."""
+    """A single image or a folder of images (natural order); unreadable or damaged files are
+    skipped and listed in ``info.skipped``."""
 
-    def __init__(self, files: list[Path], info: SourceInfo):
+    def __init__(self, files: list[Path], info: SourceInfo, root: Path | None = None):
         self._files = files
         self.info = info
+        self._root = root  # the folder the files are named relative to (None: a single image)
         self._index = 0
 
     @property
@@ -317,15 +319,19 @@ class ImageListSource(Source):
         self._index = int(np.clip(index, 0, len(self._files) - 1))
 
     def file_name(self, index: int) -> str:
-        return self._files[index].name
+        """The image's path relative to the input folder (POSIX separators), or its name."""
+        path = self._files[index]
+        return path.relative_to(self._root).as_posix() if self._root else path.name
 
     def read(self) -> Frame | None:
         while self._index < len(self._files):
             path = self._files[self._index]
-            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
             index = self._index
             self._index += 1
-            if image is None:
+            try:
+                image = read_image(path)
+            except BadInput as exc:
+                log.info("skipped: %s", exc)
                 self.info.skipped.append(path.name)
                 continue
             return Frame(as_bgr(image), index, round(index * 1000 / self.info.fps),
@@ -334,10 +340,8 @@ class ImageListSource(Source):
 
 
 def open_image(path: Path) -> ImageListSource:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise SourceError(f"cannot read {str(path)!r} as an image; use PNG, JPEG, BMP, TIFF or "
-                          "WebP")
+    """A single image; a damaged or unreadable one is a BadInput naming the file."""
+    image = read_image(path)
     info = SourceInfo("image", path.name, (image.shape[1], image.shape[0]), 1.0, 1, False)
     return ImageListSource([path], info)
 
@@ -350,10 +354,13 @@ def open_folder(path: Path, fps: float = 1.0) -> ImageListSource:
     if not images:
         raise SourceError(f"folder {str(path)!r} contains no images "
                           f"({len(skipped)} other files); choose a folder of PNG/JPEG files")
-    first = cv2.imread(str(images[0]), cv2.IMREAD_UNCHANGED)
-    wh = (first.shape[1], first.shape[0]) if first is not None else (0, 0)
+    try:
+        first = read_image(images[0])
+        wh = (first.shape[1], first.shape[0])
+    except BadInput:
+        wh = (0, 0)
     info = SourceInfo("folder", path.name, wh, fps, len(images), False, skipped=skipped)
-    return ImageListSource(images, info)
+    return ImageListSource(images, info, root=path)
 
 
 # ----------------------------------------------------------------------------- demo

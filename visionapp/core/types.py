@@ -6,8 +6,10 @@ Layouts and units are in the names: ``xyxy`` is (x1, y1, x2, y2) in pixels, ``po
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal, Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -121,6 +123,11 @@ class Result:
     - ``overlay``: a map to show (edge map, heat map), H×W uint8 or H×W×3 BGR, drawn by the
       annotator in ``overlay_mode``; later processors still see the unchanged frame.
     - ``text``: short lines for the on-screen readout ("3 faces", "candidates 12 → kept 3").
+    - ``values``: the frame-level answer as JSON-ready values (str, int, float, bool, None,
+      lists and string-keyed mappings of them): the classifier's label and top-k probabilities,
+      per-class counts, the share of edge pixels. Batch runs write it into each record under
+      ``results[].values``; each built-in processor's keys are documented in
+      ``resources/record.schema.json``. Held read-only.
     """
 
     processor: str
@@ -134,6 +141,11 @@ class Result:
     # Boxes considered but not kept (e.g. NMS candidates), drawn thin and faint; a non-empty
     # label is written beside its box ("IoU 0.82").
     candidates: Detections | None = None
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.values, MappingProxyType):
+            object.__setattr__(self, "values", MappingProxyType(dict(self.values)))
 
 
 @runtime_checkable

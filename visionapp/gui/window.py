@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from visionapp import paths
-from visionapp.core.chain import load_chain, save_chain
+from visionapp.core.chain import dumps, load_chain, loads, save_chain
 from visionapp.core.errors import VisionappError
 from visionapp.core.outputs import write_image
 from visionapp.core.sources import SourceInfo, list_cameras
@@ -522,10 +522,10 @@ class MainWindow(QMainWindow):
         chain_text = self.settings.value("chain/toml", "")
         restored = False
         if chain_text:
-            tmp = paths.user_config_dir() / ".last_chain.toml"
-            tmp.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(str(chain_text), encoding="utf-8")
-            self.load_chain_file(tmp)
+            try:
+                self.chain.load_entries(loads(str(chain_text), origin="the last session's chain"))
+            except VisionappError as exc:
+                self.show_error(str(exc))
             restored = True
         return str(self.settings.value("source/last", "demo:")), restored
 
@@ -533,10 +533,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/splitter", self.splitter.saveState())
         self.settings.setValue("source/last", self.source_spec or "demo:")
-        tmp = paths.user_config_dir() / ".last_chain.toml"
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        save_chain(tmp, self.chain.entries())
-        self.settings.setValue("chain/toml", tmp.read_text(encoding="utf-8"))
+        self.settings.setValue("chain/toml", dumps(self.chain.entries()))
         self.settings.sync()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API

@@ -79,7 +79,8 @@ class Resize(ProcessorBase):
             flag = cv2.INTER_AREA if tw * th < w * h else cv2.INTER_CUBIC
         else:
             flag = _INTERPOLATION[self.interpolation]
-        return Result(self.name, image=cv2.resize(frame.image, (tw, th), interpolation=flag))
+        return Result(self.name, image=cv2.resize(frame.image, (tw, th), interpolation=flag),
+                      values={"resolution_wh": [tw, th]})
 
 
 @dataclass(frozen=True)
@@ -124,4 +125,5 @@ class Crop(ProcessorBase):
         x1 = w if self.width == 0 else min(w, x0 + self.width)
         y1 = h if self.height == 0 else min(h, y0 + self.height)
         # A view would tie the crop to the source buffer; copy so the frame owns its pixels.
-        return Result(self.name, image=np.ascontiguousarray(frame.image[y0:y1, x0:x1]))
+        return Result(self.name, image=np.ascontiguousarray(frame.image[y0:y1, x0:x1]),
+                      values={"roi_xyxy": [x0, y0, x1, y1]})

@@ -133,9 +133,13 @@ class Classifier(ProcessorBase):
         if self.region == "center":
             dets = Detections.from_lists([[x0, y0, x0 + cw, y0 + ch]], [probs[best]], [label],
                                          [best])
+        order = np.argsort(-probs)[: self.top_k]
+        values = {"label": label, "class_id": best, "score": round(float(probs[best]), 4),
+                  "top_k": [{"label": loaded.class_names[i], "class_id": int(i),
+                             "score": round(float(probs[i]), 4)} for i in order]}
         return Result(self.name, detections=dets, overlay=overlay, overlay_mode="blend",
                       text=(f"classifier: {label} {probs[best]:.2f}",
-                            *bars(loaded.class_names, probs, self.top_k)))
+                            *bars(loaded.class_names, probs, self.top_k)), values=values)
 
     def _boxes(self, loaded: LoadedClassifier, frame: Frame, rgb: np.ndarray) -> Result:
         h, w = rgb.shape[:2]
@@ -155,4 +159,5 @@ class Classifier(ProcessorBase):
         labels = [loaded.class_names[i] for i in best]
         dets = Detections.from_lists(kept, probs[np.arange(len(best)), best], labels, best)
         return Result(self.name, detections=dets,
-                      text=(f"classifier: {len(kept)} box(es): " + ", ".join(labels[:6]),))
+                      text=(f"classifier: {len(kept)} box(es): " + ", ".join(labels[:6]),),
+                      values={"boxes": len(kept)})

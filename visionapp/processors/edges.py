@@ -8,7 +8,7 @@ from typing import ClassVar
 import cv2
 import numpy as np
 
-from visionapp.core.params import ProcessorBase, param
+from visionapp.core.params import ProcessorBase, Rule, param
 from visionapp.core.types import Frame, Result
 
 VIEWS = ("replace", "blend", "side_by_side")
@@ -37,13 +37,19 @@ class Canny(ProcessorBase):
     blur_ksize: int = param(0, choices=(0, 3, 5, 7, 9), help="Gaussian blur first (0: none)")
     view: str = param("replace", choices=VIEWS, help="how the edge map is shown")
 
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(("low", "high"), lambda p: p.low <= p.high,
+             "{low} is above {high}; the lower threshold must not exceed the upper one"),
+    )
+
     def __call__(self, frame: Frame) -> Result:
         gray = _gray(frame.image, self.blur_ksize)
         edges = cv2.Canny(gray, self.low, self.high, apertureSize=self.aperture,
                           L2gradient=self.l2_gradient)
         share = cv2.countNonZero(edges) / edges.size
         text = (f"Canny {self.low}/{self.high}: {share:.1%} of pixels are edges",)
-        return Result(self.name, overlay=edges, overlay_mode=self.view, text=text)
+        return Result(self.name, overlay=edges, overlay_mode=self.view, text=text,
+                      values={"edge_fraction": round(share, 6)})
 
 
 @dataclass(frozen=True)
@@ -67,4 +73,5 @@ class Sobel(ProcessorBase):
             grad = cv2.Sobel(gray, cv2.CV_32F, dx, dy, ksize=self.ksize)
         out = cv2.convertScaleAbs(grad)  # |value| saturated to uint8
         return Result(self.name, overlay=out, overlay_mode=self.view,
-                      text=(f"Sobel {self.direction}, {self.ksize}×{self.ksize}",))
+                      text=(f"Sobel {self.direction}, {self.ksize}×{self.ksize}",),
+                      values={"mean_gradient": round(float(cv2.mean(out)[0]), 3)})

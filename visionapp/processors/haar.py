@@ -94,4 +94,5 @@ class HaarFaces(ProcessorBase):
             boxes, [1.0] * len(boxes), labels, [0 if lab == "face" else 1 for lab in labels]
         )
         return Result(self.name, detections=detections,
-                      text=(f"Haar: {n_faces} face{'s' * (n_faces != 1)}",))
+                      text=(f"Haar: {n_faces} face{'s' * (n_faces != 1)}",),
+                      values={"faces": n_faces, "eyes": len(labels) - n_faces})

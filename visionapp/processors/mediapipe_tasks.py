@@ -213,11 +213,15 @@ class FaceMesh(ProcessorBase):
                            draw_points=self.draw == "points") for face in found.face_landmarks]
         text = [f"face mesh: {len(marks)} face(s) × {len(marks[0].points_xy) if marks else 478} "
                 "landmarks"]
+        values: dict[str, Any] = {"faces": len(marks)}
+        if self.blendshapes:
+            values["blendshapes"] = [{c.category_name: round(float(c.score), 4) for c in face}
+                                     for face in found.face_blendshapes or ()]
         if self.blendshapes and found.face_blendshapes:
             top = sorted(found.face_blendshapes[0], key=lambda c: -c.score)[:4]
             text.append("expression: " + ", ".join(f"{c.category_name} {c.score:.2f}"
                                                     for c in top))
-        return Result(self.name, landmarks=tuple(marks), text=tuple(text))
+        return Result(self.name, landmarks=tuple(marks), text=tuple(text), values=values)
 
 
 # Finger joints: (tip, pip) for index..pinky; the thumb compares tip and IP joint to the pinky MCP.
@@ -257,7 +261,7 @@ class Hands(ProcessorBase):
         found = run_task("hands", self.model, options, frame)
         h, w = frame.image.shape[:2]
         skeleton = connections("HandLandmarksConnections", "HAND_CONNECTIONS")
-        marks, boxes, labels, scores, text = [], [], [], [], []
+        marks, boxes, labels, scores, text, fingers = [], [], [], [], [], []
         for hand, handedness in zip(found.hand_landmarks, found.handedness, strict=True):
             pts = _points(hand, w, h)
             side = handedness[0].category_name if handedness else "hand"
@@ -267,10 +271,14 @@ class Hands(ProcessorBase):
             labels.append(f"{side} hand")
             scores.append(score)
             if self.finger_count:
-                text.append(f"{side} hand ({score:.2f}): {count_fingers(pts)} finger(s) up")
+                fingers.append(count_fingers(pts))
+                text.append(f"{side} hand ({score:.2f}): {fingers[-1]} finger(s) up")
         dets = Detections.from_lists(boxes, scores, labels)
+        values: dict[str, Any] = {"hands": len(marks), "handedness": [m.label for m in marks]}
+        if self.finger_count:
+            values["fingers_up"] = fingers
         return Result(self.name, detections=dets, landmarks=tuple(marks),
-                      text=(f"hands: {len(marks)}", *text))
+                      text=(f"hands: {len(marks)}", *text), values=values)
 
 
 @dataclass(frozen=True)
@@ -309,7 +317,8 @@ class Pose(ProcessorBase):
             overlay[mask > 0.5] = (255, 0, 255)
             overlay = cv2.addWeighted(frame.image, 1.0, overlay, 0.6, 0)
         return Result(self.name, landmarks=tuple(marks), overlay=overlay, overlay_mode="replace",
-                      text=(f"pose: {len(marks)} body(ies) × 33 landmarks",))
+                      text=(f"pose: {len(marks)} body(ies) × 33 landmarks",),
+                      values={"poses": len(marks)})
 
 
 @dataclass(frozen=True)
@@ -336,4 +345,4 @@ class FaceDetection(ProcessorBase):
                 marks.append(Landmarks(_points(det.keypoints, w, h), "face keypoints"))
         dets = Detections.from_lists(boxes, scores, ["face"] * len(boxes))
         return Result(self.name, detections=dets, landmarks=tuple(marks),
-                      text=(f"BlazeFace: {len(boxes)} face(s)",))
+                      text=(f"BlazeFace: {len(boxes)} face(s)",), values={"faces": len(boxes)})

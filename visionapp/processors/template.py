@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from visionapp.core.errors import BadInput, ParameterError
+from visionapp.core.images import read_image as decode_image_file
 from visionapp.core.nms import nms
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.types import Detections, Frame, Result
@@ -32,11 +33,9 @@ METHODS = {
 
 @functools.cache
 def _read_image(path: str, mtime_ns: int, flags: int) -> np.ndarray:
-    """Read once per file version (the mtime key reloads a template the user re-saved)."""
-    image = cv2.imread(path, flags)
-    if image is None:
-        raise BadInput(f"cannot read image {path!r}; use a PNG or JPEG file")
-    return image
+    """Read once per file version (the mtime key reloads a template the user re-saved); a damaged
+    file is a BadInput naming it."""
+    return decode_image_file(path, flags)
 
 
 def read_image(path: str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
@@ -112,8 +111,11 @@ class TemplateMatch(ProcessorBase):
             heat = cv2.copyMakeBorder(heat, th // 2, th - th // 2 - 1, tw // 2, tw - tw // 2 - 1,
                                       cv2.BORDER_CONSTANT, value=0)
             overlay = cv2.applyColorMap(heat, cv2.COLORMAP_JET)
+        best = float(score.max()) if score.size else None
+        values = {"candidates": n_candidates, "matches": len(detections),
+                  "best_score": None if best is None else round(best, 4)}
         return Result(self.name, detections=detections, overlay=overlay,
-                      overlay_mode="side_by_side", text=result_text)
+                      overlay_mode="side_by_side", text=result_text, values=values)
 
     def _matches(self, score: np.ndarray, tw: int, th: int) -> tuple[Detections, int]:
         # Candidates are local maxima (a pixel equal to the max of its neighbourhood) above the

@@ -32,7 +32,7 @@ from visionapp import paths
 from visionapp.core import weights
 from visionapp.core.errors import BadInput, ModelNotFound
 from visionapp.core.nms import nms, suppressors
-from visionapp.core.params import ProcessorBase, param
+from visionapp.core.params import ProcessorBase, Rule, param
 from visionapp.core.types import Detections, Frame, Landmarks, Result
 
 log = logging.getLogger(__name__)
@@ -225,6 +225,11 @@ class YoloDetect(ProcessorBase):
     tracker: str = param("none", choices=("none", "bytetrack", "botsort"))
     trail_length: int = param(20, min=0, max=200, help="tracked points drawn per object")
 
+    rules: ClassVar[tuple[Rule, ...]] = (
+        Rule(("explain", "max_det"), lambda p: p.explain < p.max_det,
+             "{explain} names a kept box beyond {max_det}; boxes are ranked from 0"),
+    )
+
     def runtime(self, frame_hw: tuple[int, int]) -> _Runtime:
         """The loaded model for frames of this size (an export is specific to its input shape;
         PyTorch models take any, so they are keyed by the image size alone)."""
@@ -248,6 +253,7 @@ class YoloDetect(ProcessorBase):
                   "agnostic_nms": self.agnostic_nms, "verbose": False}
         text = []
         candidates = None
+        values: dict[str, Any] = {"backend": rt.backend}
         with rt.lock:
             if self.tracker != "none":
                 if frame.timestamp_ms <= rt.last_ts or frame.still:
@@ -262,6 +268,7 @@ class YoloDetect(ProcessorBase):
                 every = _detections(out.boxes, names, with_tracks=False)
                 dets, candidates, summary = self._visible_nms(every)
                 text.append(summary)
+                values["candidates"] = len(every)
             else:
                 out = rt.model.predict(frame.image, iou=self.iou, max_det=self.max_det,
                                        **common)[0]
@@ -273,9 +280,10 @@ class YoloDetect(ProcessorBase):
             ", ".join(f"{n} {label}" for label, n in sorted(counts.items())) or "nothing"))
         if rt.note:
             text.append(rt.note)
+        values["counts"] = dict(sorted(counts.items()))
         landmarks = self._trails(rt, dets) if self.tracker != "none" and self.trail_length else ()
         return Result(self.name, detections=dets, landmarks=landmarks, text=tuple(text),
-                      candidates=candidates)
+                      candidates=candidates, values=values)
 
     def _visible_nms(self, every: Detections) -> tuple[Detections, Detections, str]:
         """Greedy NMS in NumPy over all candidates; label the boxes the explained box removed."""
