@@ -35,22 +35,21 @@ def cpu_ghz() -> float:
 
 def model_gflops(shape_hw: tuple[int, int]) -> float:
     """GFLOPs of one yolov8n forward pass at this input shape (Ultralytics' own count)."""
-    from ultralytics import YOLO
     from ultralytics.utils.torch_utils import get_flops
 
     from visionapp.core import weights
+    from visionapp.processors.ultralytics_safe import load_yolo
 
-    model = YOLO(str(weights.resolve("yolov8n.pt"))).model
+    model = load_yolo(weights.resolve("yolov8n.pt")).model  # weights-only, as visionapp loads
     return get_flops(model, list(shape_hw))
 
 
 def compare(frames, imgsz: int) -> tuple[float, float, float, tuple[int, int]]:
-    from ultralytics import YOLO
-
     from visionapp.core import weights
+    from visionapp.processors.ultralytics_safe import load_yolo
     from visionapp.processors.yolo import input_hw
 
-    baseline = YOLO(str(weights.resolve("yolov8n.pt")))
+    baseline = load_yolo(weights.resolve("yolov8n.pt"))  # plain Ultralytics, loaded weights-only
     fast = registry.create("yolo.detect", {"imgsz": imgsz, "backend": "accelerate"})
     for f in frames[:3]:  # warm-up (and the one-time export) outside the timing
         fast(f)

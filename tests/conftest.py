@@ -21,10 +21,11 @@ if (SHARED / "models").is_dir():
 
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path_factory, monkeypatch):
-    """No test reads or writes the real ~/.cache or ~/.config."""
+    """No test reads or writes the real ~/.cache, ~/.config or ~/.local/share."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("VISIONAPP_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("VISIONAPP_CONFIG_DIR", str(home / "config"))
+    monkeypatch.setenv("VISIONAPP_DATA_DIR", str(home / "data"))
 
 
 def shared_path(relative: str) -> Path:

@@ -21,6 +21,7 @@ from visionapp.core.export import Exports
 from visionapp.core.images import read_image
 from visionapp.core.outputs import AtomicVideoWriter, check_output, write_image
 from visionapp.core.params import check_number, specs
+from visionapp.core.prepare import prepare_chain
 from visionapp.core.sources import IMAGE_SUFFIXES, Source, natural_key, open_source
 from visionapp.core.types import Frame, Result
 
@@ -151,6 +152,7 @@ def cmd_process(args: argparse.Namespace) -> int:
                       ("coco", "COCO file")):
         value = getattr(args, key)
         files[key] = check_output(Path(value), args.force, what) if value else None
+    prepare_chain(processors)  # models load now: a missing one is an error before any frame
     _prepare_frames_dir(args)
     exports = Exports(files["detections"], files["csv"], files["coco"])
     problems: list[str] = []
@@ -371,7 +373,11 @@ def cmd_models(args: argparse.Namespace) -> int:
             print(f"{model.name:42s} {model.description}\n{'':42s} {state}")
         return 0
     if args.action == "where":
-        print(weights.resolve(args.name, download=False))
+        if args.name:
+            print(weights.resolve(args.name, download=False))
+            print(_models_where(), file=sys.stderr)
+        else:
+            print(_models_where())
         return 0
     if args.name not in weights.KNOWN_MODELS:
         raise BadInput(f"unknown model {args.name!r}; known: "
@@ -387,6 +393,25 @@ def cmd_models(args: argparse.Namespace) -> int:
                        f"or copy the file into {weights.search_dirs()[0]}") from None
     print(path)
     return 0
+
+
+def _models_where() -> str:
+    """Where trained models are saved, and the order model files are searched in."""
+    from visionapp import paths
+
+    kind = ("a source checkout" if paths.is_source_checkout()
+            else "an installed package; set VISIONAPP_DATA_DIR or XDG_DATA_HOME to move it")
+    lines = [f"trained models are saved to: {paths.trained_models_dir()} ({kind})",
+             "model files are searched in this order:",
+             "  1. an explicit path (e.g. --set yolo.detect.weights=/path/to/model.pt)"]
+    search = paths.model_search_dirs()
+    for i, (folder, what) in enumerate(search, start=2):
+        lines.append(f"  {i}. {folder}  — {what}")
+    if paths.env_models_dir() is None:
+        lines.append(f"     (set {paths.MODELS_DIR_ENV} to add a folder before the downloads)")
+    lines.append(f"  {len(search) + 2}. a download from the official URL, for the models "
+                 "'visionapp models list' shows (not with VISIONAPP_OFFLINE=1)")
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------- entry point
@@ -440,8 +465,9 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--imgsz", type=int, default=640)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--device", default="auto", help="auto, cpu, 0, or 0,1 for several GPUs")
-    p.add_argument("--name", default="detector", help="saved as models/NAME.pt")
-    p.add_argument("--force", action="store_true", help="replace models/NAME.pt")
+    p.add_argument("--name", default="detector",
+                   help="saved as NAME.pt in the trained-models folder (visionapp models where)")
+    p.add_argument("--force", action="store_true", help="replace an existing NAME.pt")
     p.set_defaults(func=cmd_train_detector)
 
     p = sub.add_parser("train-classifier", help="train an image classifier on class folders")
@@ -469,11 +495,13 @@ def make_parser() -> argparse.ArgumentParser:
                         "all its epochs)")
     p.add_argument("--seed", type=int, default=1337)
     p.add_argument("--mixed-precision", action="store_true", help="GPU only")
-    p.add_argument("--name", default="classifier", help="saved as models/NAME.keras")
-    p.add_argument("--force", action="store_true", help="replace models/NAME.keras")
+    p.add_argument("--name", default="classifier",
+                   help="saved as NAME.keras in the trained-models folder (visionapp models where)")
+    p.add_argument("--force", action="store_true", help="replace an existing NAME.keras")
     p.set_defaults(func=cmd_train_classifier)
 
-    p = sub.add_parser("models", help="list, locate or download model files")
+    p = sub.add_parser("models", help="list, locate or download model files; 'where' says "
+                                      "where trained models go and the search order")
     p.add_argument("action", choices=("list", "fetch", "where"))
     p.add_argument("name", nargs="?")
     p.add_argument("--force", action="store_true", help="fetch even if a copy exists")
@@ -487,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     logs.configure(verbose=args.verbose)  # native libraries' own lines only with -v
-    if args.command == "models" and args.action != "list" and not args.name:
+    if args.command == "models" and args.action == "fetch" and not args.name:
         parser.error(f"models {args.action} needs a model name")
     try:
         return int(args.func(args) or 0)

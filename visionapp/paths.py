@@ -2,6 +2,11 @@
 
 Nothing here depends on the current working directory: project paths are anchored on this file,
 user paths on XDG variables (with the usual defaults).
+
+Trained models go to the checkout's ``models/`` when visionapp runs from a source checkout (a
+``pyproject.toml`` beside the package, outside any site-packages), and to the user's data folder
+(``$XDG_DATA_HOME/visionapp/models``, by default ``~/.local/share/visionapp/models``) when it is
+installed as a package, whose own folder a normal user cannot (and should not) write to.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ RESOURCES_DIR = PROJECT_ROOT / "resources"
 MODELS_DIR_ENV = "VISIONAPP_MODELS_DIR"
 CACHE_DIR_ENV = "VISIONAPP_CACHE_DIR"
 CONFIG_DIR_ENV = "VISIONAPP_CONFIG_DIR"
+DATA_DIR_ENV = "VISIONAPP_DATA_DIR"
+_INSTALL_DIR_NAMES = frozenset({"site-packages", "dist-packages"})
 
 # Where Linux distributions put OpenCV's cascade XMLs (Debian/Ubuntu: package opencv-data).
 SYSTEM_HAAR_DIRS = (
@@ -42,6 +49,7 @@ def user_cache_dir() -> Path:
 
 
 def user_models_dir() -> Path:
+    """Downloaded models (``visionapp models fetch``) live here."""
     return user_cache_dir() / "models"
 
 
@@ -55,7 +63,7 @@ def user_config_dir() -> Path:
 
 def user_data_dir() -> Path:
     """Snapshots and recordings (XDG data home, e.g. ~/.local/share/visionapp)."""
-    value = os.environ.get("VISIONAPP_DATA_DIR", "").strip()
+    value = os.environ.get(DATA_DIR_ENV, "").strip()
     if value:
         return Path(value).expanduser().resolve()
     base = os.environ.get("XDG_DATA_HOME", "").strip() or str(Path.home() / ".local" / "share")
@@ -65,3 +73,47 @@ def user_data_dir() -> Path:
 def templates_dir() -> Path:
     """Where templates cut from the live view are saved as PNG files."""
     return user_cache_dir() / "templates"
+
+
+def is_source_checkout() -> bool:
+    """True when visionapp runs from a source checkout (editable installs included): a
+    pyproject.toml beside the package, and the package not inside a site-packages folder."""
+    if _INSTALL_DIR_NAMES.intersection(PACKAGE_DIR.parts):
+        return False
+    return (PROJECT_ROOT / "pyproject.toml").is_file()
+
+
+def user_trained_models_dir() -> Path:
+    """Trained models of an installed visionapp: the user's data folder."""
+    return user_data_dir() / "models"
+
+
+def trained_models_dir() -> Path:
+    """Where training saves models: the checkout's models/, or the user's data folder."""
+    return PROJECT_MODELS_DIR if is_source_checkout() else user_trained_models_dir()
+
+
+def trained_model_file(name: str, suffix: str) -> Path:
+    """``<trained models dir>/<name><suffix>``; ``name`` must already be a plain file name."""
+    return trained_models_dir() / f"{name}{suffix}"
+
+
+def model_search_dirs() -> list[tuple[Path, str]]:
+    """Folders searched for a model given by bare file name, in order, each with what it is.
+
+    An explicit path comes before all of them, a download from the official URL after.
+    """
+    dirs: list[tuple[Path, str]] = []
+    if is_source_checkout():
+        dirs.append((PROJECT_MODELS_DIR, "this checkout's models/ folder"))
+    dirs.append((user_trained_models_dir(), "the user's data folder"))
+    env_dir = env_models_dir()
+    if env_dir is not None:
+        dirs.append((env_dir, f"${MODELS_DIR_ENV}"))
+    dirs.append((user_models_dir(), "downloads, in the user cache"))
+    return dirs
+
+
+def training_runs_dir() -> Path:
+    """Work folders of training runs: checkpoints, the child process's log."""
+    return user_cache_dir() / "runs"

@@ -10,7 +10,7 @@ from visionapp.core.errors import BadInput, ModelNotFound
 from visionapp.core.nms import box_iou, nms, suppressors
 from visionapp.core.sources import open_source
 from visionapp.core.types import Frame
-from visionapp.processors import yolo
+from visionapp.processors import ultralytics_safe, yolo
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +212,7 @@ def test_exported_onnx_and_openvino_weights_load(traffic, tmp_path):
 
     pt = tmp_path / "yolov8n.pt"
     pt.write_bytes(weights.resolve("yolov8n.pt").read_bytes())
-    model = yolo._ultralytics().YOLO(str(pt))
+    model = ultralytics_safe.load_yolo(pt)
     onnx = model.export(format="onnx", imgsz=640, simplify=False, verbose=False)
     ov = yolo.export_model(pt, (640, 640), "openvino")
     for path, backend in ((onnx, "onnx"), (ov, "openvino")):

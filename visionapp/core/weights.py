@@ -1,10 +1,12 @@
 """Resolving model files, in one order for every model:
 
-explicit path → project ``models/`` → ``$VISIONAPP_MODELS_DIR`` → user cache → download from the
-official URL (progress bar, checksum, atomic rename into the user cache).
+explicit path → the checkout's ``models/`` (source checkouts only) → the user's data folder
+(``~/.local/share/visionapp/models``) → ``$VISIONAPP_MODELS_DIR`` → user cache → download from the
+official URL (progress bar, checksum, atomic rename into the user cache). The folders come from
+:func:`visionapp.paths.model_search_dirs`; trained models are saved to the first one that applies.
 
-Offline, the error names the file, every folder searched and the command that fetches it.
-``VISIONAPP_OFFLINE=1`` skips the download step entirely.
+Offline, the error names the file, every folder searched and the command that fetches it (or how
+to train one). ``VISIONAPP_OFFLINE=1`` skips the download step entirely.
 """
 
 from __future__ import annotations
@@ -70,12 +72,7 @@ KNOWN_MODELS: dict[str, ModelFile] = {
 
 def search_dirs() -> list[Path]:
     """Folders searched after an explicit path, in order."""
-    dirs = [paths.PROJECT_MODELS_DIR]
-    env_dir = paths.env_models_dir()
-    if env_dir is not None:
-        dirs.append(env_dir)
-    dirs.append(paths.user_models_dir())
-    return dirs
+    return [folder for folder, _ in paths.model_search_dirs()]
 
 
 def find_local(name: str) -> Path | None:
@@ -96,7 +93,8 @@ def resolve(name: str, *, download: bool | None = None) -> Path:
         return found
     candidate = Path(name).expanduser()
     if candidate.is_absolute() or candidate.parent != Path("."):
-        raise ModelNotFound(f"model file {str(candidate)!r} does not exist; check the path")
+        raise ModelNotFound(f"model file {str(candidate)!r} does not exist; check the path, or "
+                            f"{how_to_get(candidate.name)}")
     if download is None:
         download = os.environ.get("VISIONAPP_OFFLINE", "") not in ("1", "true", "yes")
     model = KNOWN_MODELS.get(name)
@@ -110,15 +108,38 @@ def resolve(name: str, *, download: bool | None = None) -> Path:
     raise ModelNotFound(not_found_message(name))
 
 
+def how_to_get(name: str) -> str:
+    """The command (or steps) that produce model file ``name``: fetch it, or train one."""
+    base = Path(name).name
+    model = KNOWN_MODELS.get(base)
+    stem = Path(base).stem or "NAME"
+    if model is not None and model.url:
+        return f"run 'visionapp models fetch {base}'"
+    if model is not None:
+        return model.note
+    if base.endswith(".keras"):
+        return (f"train one with 'visionapp train-classifier DATASET_FOLDER --name {stem}' "
+                "(or Train > Classifier... in the window)")
+    if base.endswith(".pt"):
+        return (f"train one with 'visionapp train-detector data.yaml --name {stem}', or run "
+                "'visionapp models fetch yolo11n.pt' for the official COCO detector")
+    return "copy the file into one of these folders or give its full path"
+
+
+def replace_hint(name: str) -> str:
+    """What to do about a damaged copy of ``name``."""
+    base = Path(name).name
+    model = KNOWN_MODELS.get(base)
+    if model is not None and model.url:
+        return f"delete it and run 'visionapp models fetch {base}'"
+    return how_to_get(base)
+
+
 def not_found_message(name: str) -> str:
     searched = ", ".join(str(d) for d in search_dirs())
-    model = KNOWN_MODELS.get(name)
-    if model is not None and model.url:
-        fix = f"run 'visionapp models fetch {name}' with internet, or copy the file there"
-    elif model is not None:
-        fix = model.note
-    else:
-        fix = "copy the file into one of these folders or give its full path"
+    fix = how_to_get(name)
+    if name in KNOWN_MODELS and KNOWN_MODELS[name].url:
+        fix += " with internet, or copy the file there"
     return (f"model {name!r} not found in {searched} (set {paths.MODELS_DIR_ENV} to add a "
             f"folder); {fix}")
 

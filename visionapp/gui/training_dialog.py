@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionapp.core.errors import VisionappError
 from visionapp.training.progress import Progress
 
 PALETTE = ("#3b82f6", "#ef4444", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899")
@@ -155,7 +156,13 @@ class TrainingDialog(QDialog):
     def start(self) -> None:
         if self.running:
             return
-        self._stop = threading.Event()
+        stop = threading.Event()
+        try:
+            run = self.make_run(stop)  # creating the config checks every setting
+        except VisionappError as exc:  # refused: say why and stay ready for another try
+            self.log.appendPlainText(f"error: {exc}")
+            return
+        self._stop = stop
         self.events.clear()
         self.curves.series.clear()
         self.log.clear()
@@ -164,7 +171,6 @@ class TrainingDialog(QDialog):
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.progress.setValue(0)
-        run = self.make_run(self._stop)
         self._thread = threading.Thread(target=self._drive, args=(run,), daemon=True)
         self._thread.start()
 

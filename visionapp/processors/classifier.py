@@ -1,11 +1,17 @@
 """The live ``classifier``: a model trained by visionapp (one .keras file + its JSON card)
 classifying the whole frame, a centre crop, or each box found by an earlier processor (faces,
-YOLO objects), with probability bars and an optional Grad-CAM heat map."""
+YOLO objects), with probability bars and an optional Grad-CAM heat map.
+
+Models load with Keras' ``safe_mode=True``: a file whose layers carry Python code (a ``Lambda``
+layer's function) is refused, never run. Only visionapp's own registered layers load beyond
+Keras' built-ins. In a batch run :meth:`Classifier.prepare` loads the model before the first
+frame, so a missing or unusable model is an error there; the window waits for one instead."""
 
 from __future__ import annotations
 
 import functools
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,19 +35,47 @@ class LoadedClassifier:
     image_size: int
 
 
+def _keras_archive_problem(path: Path) -> str | None:
+    """Why ``path`` is not a Keras v3 archive (a zip holding config.json), or None if it is."""
+    if path.suffix != ".keras":
+        return "classifier models are .keras files"
+    try:
+        if path.stat().st_size == 0:
+            return "the file is empty"
+        with zipfile.ZipFile(path) as archive:
+            if "config.json" not in archive.namelist():
+                return "a zip archive without the model's config.json"
+    except zipfile.BadZipFile:
+        return "not a zip archive, which every .keras model is"
+    except OSError as exc:
+        return f"it cannot be read: {exc.strerror or exc}"
+    return None
+
+
+def _retrain(path: Path) -> str:
+    return f"train one with 'visionapp train-classifier DATASET_FOLDER --name {path.stem}'"
+
+
 @functools.lru_cache(maxsize=4)
 def load_classifier(path: str, mtime_ns: int) -> LoadedClassifier:
     """Model + card, once per file version (retraining to the same name reloads it)."""
-    card_path = Path(path).with_suffix(".json")
+    model_path = Path(path)
+    card_path = model_path.with_suffix(".json")
     if not card_path.is_file():
-        raise BadInput(f"{Path(path).name} has no model card ({card_path.name}) beside it; use "
+        raise BadInput(f"{model_path.name} has no model card ({card_path.name}) beside it; use "
                        "a model saved by 'visionapp train-classifier' or the training dialog")
+    problem = _keras_archive_problem(model_path)
+    if problem is not None:
+        raise BadInput(f"{model_path} is not a Keras model visionapp can load ({problem}); "
+                       f"choose a model saved by visionapp, or {_retrain(model_path)}")
     try:
         card = json.loads(card_path.read_text(encoding="utf-8"))
         class_names = tuple(card["class_names"])
         image_size = int(card["image_size"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise BadInput(f"{card_path.name} is not a visionapp model card ({exc})") from None
+        raise BadInput(f"{card_path} is not a visionapp model card ({type(exc).__name__}); "
+                       f"restore the card saved with the model, or {_retrain(model_path)}"
+                       ) from None
     before_tensorflow()
     import keras
 
@@ -49,10 +83,16 @@ def load_classifier(path: str, mtime_ns: int) -> LoadedClassifier:
 
     custom_layers()
     try:
-        model = keras.models.load_model(path)
+        model = keras.models.load_model(path, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - any loader failure means "not a usable model"
-        raise BadInput(f"{Path(path).name} is not a Keras model visionapp can load "
-                       f"({type(exc).__name__}: {str(exc)[:120]})") from None
+        text = str(exc)
+        if "safe_mode" in text or "arbitrary code" in text:
+            raise BadInput(f"{model_path}: refused to load: it contains Python code (e.g. a "
+                           "Lambda layer), which visionapp never runs (Keras safe mode); "
+                           f"{_retrain(model_path)}") from None
+        first = text.strip().splitlines()[0][:120] if text.strip() else ""
+        raise BadInput(f"{model_path} is not a Keras model visionapp can load "
+                       f"({type(exc).__name__}: {first}); {_retrain(model_path)}") from None
     outputs = int(model.output.shape[-1])
     expected = 1 if len(class_names) == 2 else len(class_names)
     if outputs != expected:
@@ -83,6 +123,12 @@ class Classifier(ProcessorBase):
     center_fraction: float = param(0.6, min=0.1, max=1.0, step=0.05)
     gradcam: bool = param(False, help="overlay where the model looks (frame/center)")
     top_k: int = param(3, min=1, max=20)
+
+    def prepare(self) -> None:
+        """Load the model now (batch runs call this before the first frame): a missing model is
+        a ModelNotFound naming the file and how to train one, a bad one a BadInput."""
+        path = weights.resolve(self.model, download=False)
+        load_classifier(str(path), path.stat().st_mtime_ns)
 
     def loaded(self) -> LoadedClassifier | None:
         """The model, or None while there is none yet (the processor waits for one)."""

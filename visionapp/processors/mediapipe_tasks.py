@@ -7,6 +7,12 @@ mode, which tracks between frames and needs strictly increasing timestamps; stil
 through IMAGE mode. A task is created per (model, options, mode) and kept in a small table;
 tasks hold native resources, so they are closed explicitly — when evicted from the table, when a
 stream restarts, and at exit — never left to the garbage collector.
+
+In a batch run ``prepare()`` resolves each model file and checks its container (a ``.task`` is a
+zip bundle, a ``.tflite`` a FlatBuffer tagged ``TFL3``) before the first frame, so a missing or
+truncated download is an error there. The task itself is still created on the first frame: that
+imports MediaPipe (and with it TensorFlow, seconds), and the task depends on the running mode,
+which only the first frame tells (a still image or a video).
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ import functools
 import itertools
 import os
 import threading
+import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import cv2
@@ -82,7 +90,7 @@ def close_all() -> None:
 atexit.register(close_all)
 
 
-def _create_with_timeout(factory) -> Any:
+def _create_with_timeout(factory, path: str, model_name: str) -> Any:
     """Create a task on a helper thread: a corrupt model must give an error, never a hang."""
     box: dict[str, Any] = {}
 
@@ -96,10 +104,44 @@ def _create_with_timeout(factory) -> Any:
     thread.start()
     thread.join(CREATE_TIMEOUT_S)
     if thread.is_alive():
-        raise ModelNotFound(f"MediaPipe did not load the model within {CREATE_TIMEOUT_S:g} s")
+        raise ModelNotFound(f"MediaPipe did not load {path!r} within {CREATE_TIMEOUT_S:g} s; the "
+                            f"file may be damaged: {weights.replace_hint(model_name)}")
     if "error" in box:
         raise box["error"]
     return box["task"]
+
+
+def model_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a MediaPipe model (by its container), or None if it may be one."""
+    try:
+        if path.suffix == ".task" and not zipfile.is_zipfile(path):
+            return "a .task model is a zip bundle and this is not one"
+        if path.suffix == ".tflite":
+            with open(path, "rb") as fh:
+                if fh.read(8)[4:8] != b"TFL3":
+                    return "a .tflite model starts with a TFL3 tag and this does not"
+    except OSError as exc:
+        return f"it cannot be read: {exc.strerror or exc}"
+    return None
+
+
+def check_model_file(model_name: str) -> Path:
+    """Resolve ``model_name`` and check its container; ModelNotFound names the file and fix."""
+    path = weights.resolve(model_name)
+    problem = model_file_problem(path)
+    if problem is not None:
+        raise ModelNotFound(f"{path} is damaged or not a MediaPipe model ({problem}); "
+                            f"{weights.replace_hint(model_name)}")
+    return path
+
+
+class _ModelFile:
+    """``prepare()`` for the processors below: each has a ``model`` field naming its file."""
+
+    model: str
+
+    def prepare(self) -> None:
+        check_model_file(self.model)
 
 
 def get_task(kind: str, model_name: str, options: tuple[tuple[str, Any], ...], video: bool,
@@ -133,11 +175,12 @@ def get_task(kind: str, model_name: str, options: tuple[tuple[str, Any], ...], v
     opts = option_cls(base_options=BaseOptions(model_asset_path=path),
                       running_mode=mode, **dict(options))
     try:
-        created = _create_with_timeout(lambda: task_cls.create_from_options(opts))
+        created = _create_with_timeout(lambda: task_cls.create_from_options(opts), path,
+                                       model_name)
     except (RuntimeError, ValueError, OSError) as exc:
-        raise ModelNotFound(f"MediaPipe could not load {path!r} ({exc}); the file is damaged or "
-                            f"not a {kind} model: delete it and run 'visionapp models fetch "
-                            f"{model_name}'") from None
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise ModelNotFound(f"MediaPipe could not load {path!r} ({first}); the file is damaged or "
+                            f"not a {kind} model: {weights.replace_hint(model_name)}") from None
     task = _Task(created, video)
     with _TASKS_LOCK:
         _TASKS[key] = task
@@ -187,7 +230,7 @@ def _box(points: np.ndarray) -> list[float]:
 
 
 @dataclass(frozen=True)
-class FaceMesh(ProcessorBase):
+class FaceMesh(_ModelFile, ProcessorBase):
     """MediaPipe Face Landmarker: 478 points per face (468 mesh + 10 iris), drawn as a mesh."""
 
     name: ClassVar[str] = "mediapipe.face_mesh"
@@ -242,7 +285,7 @@ def count_fingers(points: np.ndarray) -> int:
 
 
 @dataclass(frozen=True)
-class Hands(ProcessorBase):
+class Hands(_ModelFile, ProcessorBase):
     """MediaPipe Hand Landmarker: 21 points per hand, the skeleton, and Left/Right."""
 
     name: ClassVar[str] = "mediapipe.hands"
@@ -282,7 +325,7 @@ class Hands(ProcessorBase):
 
 
 @dataclass(frozen=True)
-class Pose(ProcessorBase):
+class Pose(_ModelFile, ProcessorBase):
     """MediaPipe Pose Landmarker: 33 body points with visibility, and the skeleton."""
 
     name: ClassVar[str] = "mediapipe.pose"
@@ -322,7 +365,7 @@ class Pose(ProcessorBase):
 
 
 @dataclass(frozen=True)
-class FaceDetection(ProcessorBase):
+class FaceDetection(_ModelFile, ProcessorBase):
     """MediaPipe BlazeFace: face boxes with scores and 6 key points (eyes, nose, mouth, ears)."""
 
     name: ClassVar[str] = "mediapipe.face_detection"

@@ -7,6 +7,9 @@
   CPUs; with a CUDA GPU, TensorRT when installed, else PyTorch on the GPU) and caches the export
   in the user cache under the weights' hash, image size and backend. If the export fails the
   processor says so and uses PyTorch.
+- Loading is weights-only (:mod:`visionapp.processors.ultralytics_safe`): a checkpoint that
+  names any Python object outside Ultralytics' allow-list is refused before anything in it runs,
+  and Ultralytics never pip-installs anything.
 - ``show_candidates`` runs the model with NMS switched off (IoU threshold 1.0), then applies
   visionapp's own NumPy NMS so every candidate, the kept boxes and who suppressed whom (with the
   IoU) can be drawn. Without it, the backend's own NMS is used (the fast path); the two agree.
@@ -34,20 +37,12 @@ from visionapp.core.errors import BadInput, ModelNotFound
 from visionapp.core.nms import nms, suppressors
 from visionapp.core.params import ProcessorBase, Rule, param
 from visionapp.core.types import Detections, Frame, Landmarks, Result
+from visionapp.processors.ultralytics_safe import check_checkpoint, load_yolo
 
 log = logging.getLogger(__name__)
 
 IMAGE_SIZES = (160, 256, 320, 416, 480, 512, 640, 800, 960, 1280)
 AUTO_WEIGHTS = ("yolo11n.pt", "yolov8n.pt")
-
-
-def _ultralytics():
-    # Keep Ultralytics' settings file in visionapp's cache, not the user's home.
-    os.environ.setdefault("YOLO_CONFIG_DIR", str(paths.user_cache_dir() / "ultralytics"))
-    import ultralytics
-
-    logging.getLogger("ultralytics").setLevel(logging.WARNING)  # no per-model chatter on stdout
-    return ultralytics
 
 
 def resolve_weights(name: str) -> Path:
@@ -125,7 +120,7 @@ def export_model(pt: Path, shape_hw: tuple[int, int], fmt: str) -> Path:
                 link.symlink_to(pt)
             except OSError:
                 shutil.copy2(pt, link)
-            model = _ultralytics().YOLO(str(link))
+            model = load_yolo(link, shown=pt)
             produced = Path(model.export(format=fmt, imgsz=list(shape_hw), verbose=False))
             os.replace(produced, final)
         finally:
@@ -150,7 +145,6 @@ class _Runtime:
 def load_runtime(weights_path: str, backend: str, shape_hw: tuple[int, int], device: str,
                  tracker: str) -> _Runtime:
     """Load once per configuration: changing a threshold never reloads the model."""
-    ul = _ultralytics()
     path = Path(weights_path)
     note = ""
     target = path
@@ -163,19 +157,18 @@ def load_runtime(weights_path: str, backend: str, shape_hw: tuple[int, int], dev
             try:
                 target = export_model(path, shape_hw, fmt)
                 used, exported = fmt, shape_hw
+            except ModelNotFound:
+                raise  # the weights themselves are refused or damaged: no fallback loads them
             except Exception as exc:  # noqa: BLE001 - any export failure falls back to PyTorch
                 log.warning("export of %s to %s failed: %s", path.name, fmt, exc)
                 note = f"{fmt} export failed ({type(exc).__name__}: {exc}); using PyTorch"
-    try:
-        model = ul.YOLO(str(target), task="detect")
-        if used == "pytorch":
+    model = load_yolo(target)
+    if used == "pytorch":
+        try:
             model.to(device)
-    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file
-        raise ModelNotFound(f"{path.name} could not be loaded as a YOLO model "
-                            f"({type(exc).__name__}: {exc}); choose an Ultralytics .pt, .onnx or "
-                            "OpenVINO export") from None
-    if getattr(model, "task", "detect") != "detect":
-        raise ModelNotFound(f"{path.name} is a YOLO {model.task} model; choose a detection model")
+        except (RuntimeError, AssertionError) as exc:
+            raise BadInput(f"yolo.detect device {device!r} is not usable here ({exc}); choose "
+                           "device=cpu") from None
     return _Runtime(model, used, note, exported)
 
 
@@ -229,6 +222,19 @@ class YoloDetect(ProcessorBase):
         Rule(("explain", "max_det"), lambda p: p.explain < p.max_det,
              "{explain} names a kept box beyond {max_det}; boxes are ranked from 0"),
     )
+
+    def prepare(self) -> None:
+        """Resolve and load the weights now (batch runs call this before the first frame).
+
+        PyTorch and ready exports load exactly the runtime the first frame will use; a ``.pt``
+        to be exported for this machine is checked weights-only here and exported on the first
+        frame, whose size the export depends on."""
+        path = resolve_weights(self.weights)
+        if self.backend == "accelerate" and path.suffix == ".pt":
+            stat = path.stat()
+            check_checkpoint(str(path), stat.st_mtime_ns, stat.st_size)
+        else:
+            self.runtime((self.imgsz, self.imgsz))
 
     def runtime(self, frame_hw: tuple[int, int]) -> _Runtime:
         """The loaded model for frames of this size (an export is specific to its input shape;

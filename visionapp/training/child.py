@@ -2,7 +2,8 @@
 
 The child's stdout carries only those lines; everything the frameworks print goes to a log file.
 A crash, or the memory (GPU memory included) a run held, ends with the child. A stop request is a
-file the child checks after every batch.
+file the child checks after every batch. Whatever ends a run, the parent gets one ``error`` event
+of one line: the child's own message, or for a crash the exception it died of and the log's path.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from visionapp.training.progress import Progress
 
 
 def work_dir(name: str) -> Path:
-    runs = paths.user_cache_dir() / "runs"
+    runs = paths.training_runs_dir()
     runs.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(prefix=f"{name}-", dir=runs))
 
@@ -32,7 +35,8 @@ def stream_child(module: str, config: dict, work: Path,
                  stop: threading.Event | None) -> Iterator[Progress]:
     """Run ``python -m module --child CONFIG WORK`` and yield its Progress events.
 
-    Ends with exactly one ``done`` or ``error`` event (the log's last lines explain a crash).
+    Ends with exactly one ``done`` or ``error`` event, whose message is one line (a crash names
+    the exception the child died of and the log file with the full traceback).
     """
     stop_file = work / "STOP"
     log_file = work / "child.log"
@@ -48,12 +52,35 @@ def stream_child(module: str, config: dict, work: Path,
             except (ValueError, TypeError):
                 continue
             finished = finished or event.kind in ("done", "error")
+            if event.kind == "error":
+                event = replace(event, message=one_line(event.message, log_file))
             yield event
         child.wait()
     if not finished:
-        tail = log_file.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-6:]
-        yield Progress("error", f"training stopped unexpectedly (exit {child.returncode})"
-                       + ("; last log lines:\n" + "\n".join(tail) if tail else ""))
+        cause = crash_cause(log_file.read_text(encoding="utf-8", errors="replace"))
+        yield Progress("error", f"training stopped unexpectedly (exit {child.returncode}"
+                       + (f": {cause}" if cause else "") + f"); details in {log_file}")
+
+
+def one_line(message: str, log_file: Path) -> str:
+    """An error message as one line; a long or multi-line one points to the log as well."""
+    lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
+    if len(lines) <= 1:
+        return lines[0] if lines else f"training failed; details in {log_file}"
+    return "; ".join(lines[:8]) + ("; …" if len(lines) > 8 else "") + f" (log: {log_file})"
+
+
+_EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*)$")
+
+
+def crash_cause(log_text: str, limit: int = 200) -> str:
+    """The last ``SomeError: message`` line of a log (a traceback's summary), shortened."""
+    for line in reversed(log_text.strip().splitlines()):
+        match = _EXCEPTION_LINE.match(line.strip())
+        if match:
+            text = match.group(1)
+            return text if len(text) <= limit else text[: limit - 1] + "…"
+    return ""
 
 
 def _watch_stop(stop: threading.Event | None, stop_file: Path, child: subprocess.Popen) -> None:

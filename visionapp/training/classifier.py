@@ -5,8 +5,12 @@ split the dataset, build the model, fit with early stopping (best weights restor
 ReduceLROnPlateau and a best-epoch checkpoint, optionally fine-tune the top of a pretrained
 backbone at a low learning rate, evaluate on the held-out split, save one ``.keras`` file plus a
 JSON card (class names, input size, preprocessing, split, metrics), reload it and check it
-predicts exactly what the in-memory model did. The parent moves both files into ``models/``
-without overwriting unless asked.
+predicts exactly what the in-memory model did. The parent places both files in the trained-models
+folder (:func:`visionapp.paths.trained_models_dir`) without ever replacing a file of that name,
+even one that appeared during training, unless ``force``.
+
+Settings are checked when the config is created, so the CLI, the dialog and the child reject the
+same values with the same one-line message; a run whose loss turns NaN stops and says so.
 """
 
 from __future__ import annotations
@@ -21,39 +25,60 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from visionapp import paths
+from visionapp.core.errors import ParameterError, VisionappError
+from visionapp.core.params import param
 from visionapp.training.child import child_channel, child_main, stream_child, work_dir
+from visionapp.training.classifier_models import KINDS
 from visionapp.training.progress import Progress
+from visionapp.training.saving import save_new
+from visionapp.training.settings import check_name, check_settings
+
+OWNER = "train-classifier"
+MIN_IMAGE_SIZE = 32
 
 
 @dataclass(frozen=True)
 class ClassifierConfig:
+    """Settings of a classifier run; numeric ones are checked against their ranges on creation."""
+
     dataset: str
-    kind: str = "mobilenet_v2"  # course | better | mobilenet_v2 | vgg16 | efficientnet_b0
-    image_size: int = 0  # 0: the kind's own (course 64, better 96, backbones their input)
-    epochs: int = 15
-    batch: int = 32
-    learning_rate: float = 1e-3
-    schedule: str = "auto"  # plateau | cosine | auto: cosine for the better CNN and for
-    # fine-tuning, plateau otherwise
-    fine_tune_layers: int = 0  # backbones: then unfreeze this many top layers …
-    fine_tune_epochs: int = 10  # … and train this many more epochs …
-    fine_tune_lr: float = 1e-4  # … from this learning rate (cosine decay, by default)
-    dropout: float = 0.3
-    l2: float = 0.0
+    kind: str = param("mobilenet_v2", choices=KINDS)  # course | better | backbones
+    image_size: int = param(0, min=0, max=1024, help="0: the kind's own (course 64, better 96, "
+                                                     "backbones their input)")
+    epochs: int = param(15, min=1, max=10000)
+    batch: int = param(32, min=1, max=4096)
+    learning_rate: float = param(1e-3, min=1e-8, max=10.0)
+    # plateau | cosine | auto: cosine for the better CNN and for fine-tuning, plateau otherwise
+    schedule: str = param("auto", choices=("auto", "plateau", "cosine"))
+    fine_tune_layers: int = param(0, min=0, max=10000,
+                                  help="backbones: then unfreeze this many top layers …")
+    fine_tune_epochs: int = param(10, min=1, max=10000, help="… train this many more epochs …")
+    fine_tune_lr: float = param(1e-4, min=1e-8, max=10.0,
+                                help="… from this learning rate (cosine decay, by default)")
+    dropout: float = param(0.3, min=0.0, max=0.95)
+    l2: float = param(0.0, min=0.0, max=1.0)
     augment: bool = True
-    augmentation: str = "auto"  # auto (course → course, else standard) | standard | course
-    patience: int = 5  # early stopping, with the plateau schedule
-    seed: int = 1337
+    # auto (course → course, else standard) | standard | course
+    augmentation: str = param("auto", choices=("auto", "standard", "course"))
+    patience: int = param(5, min=1, max=10000, help="early stopping, with the plateau schedule")
+    seed: int = param(1337, min=0, max=2**32 - 1)
     mixed_precision: bool = False
     backbone_weights: str = "auto"  # auto: the resolver's ImageNet file, else Keras' download;
     # none: random initialisation; or a path
-    name: str = "classifier"  # saved as models/<name>.keras + models/<name>.json
+    name: str = "classifier"  # saved as <trained models dir>/<name>.keras + <name>.json
     force: bool = False
+
+    def __post_init__(self) -> None:
+        check_settings(self, OWNER)
+        check_name(self.name, OWNER)
+        if 0 < self.image_size < MIN_IMAGE_SIZE:
+            raise ParameterError(f"{OWNER} image_size={self.image_size} is too small; use 0 (the "
+                                 f"model's own) or {MIN_IMAGE_SIZE} to 1024")
 
 
 def output_paths(config: ClassifierConfig) -> tuple[Path, Path]:
-    base = paths.PROJECT_MODELS_DIR / config.name
-    return base.with_suffix(".keras"), base.with_suffix(".json")
+    return (paths.trained_model_file(config.name, ".keras"),
+            paths.trained_model_file(config.name, ".json"))
 
 
 def train(config: ClassifierConfig, stop: threading.Event | None = None) -> Iterator[Progress]:
@@ -69,9 +94,17 @@ def train(config: ClassifierConfig, stop: threading.Event | None = None) -> Iter
             if event.kind == "error":
                 return
             continue
-        paths.PROJECT_MODELS_DIR.mkdir(parents=True, exist_ok=True)
-        os.replace(event.model_path, model_path)  # same file system: the user cache → models/
-        os.replace(event.extra["card"], card_path)
+        try:
+            save_new([(Path(event.model_path), model_path),
+                      (Path(event.extra["card"]), card_path)], force=config.force)
+        except VisionappError as exc:
+            yield Progress("error", str(exc))
+            return
+        except OSError as exc:
+            yield Progress("error", f"could not save the model as {model_path} "
+                           f"({exc.strerror or exc}); the trained model stays at "
+                           f"{event.model_path}")
+            return
         stopped = " (stopped early: best epoch so far)" if stop is not None and stop.is_set() \
             else ""
         yield Progress("done", f"model saved to {model_path}{stopped}", fraction=1.0,
@@ -141,6 +174,7 @@ def _callbacks(emit, work: Path, total_epochs: int, steps: int, offset: int, t0:
     best = work / best_name
     callbacks = [
         Stream(),
+        keras.callbacks.TerminateOnNaN(),  # a diverged run stops; the check before saving says so
         # The best epoch by validation accuracy; with ``beat``, only epochs better than that.
         keras.callbacks.ModelCheckpoint(str(best), monitor="val_accuracy", mode="max",
                                         save_best_only=True, save_weights_only=True,
@@ -293,6 +327,11 @@ def _child(config: ClassifierConfig, work: Path) -> int:
         emit(Progress("error", f"out of memory at batch size {config.batch}; try a smaller "
                       f"batch (e.g. {max(1, config.batch // 2)}) or a smaller image size"))
         return 1
+    if not all(np.isfinite(w).all() for w in model.get_weights()):
+        emit(Progress("error", f"training diverged: the model's weights became NaN or infinite "
+                      f"at learning rate {config.learning_rate:g}; try a lower one (e.g. --lr "
+                      f"{config.learning_rate / 10:g}); nothing was saved"))
+        return 1
     held_out = dataset.files.get("test") or dataset.files["val"]
     which = "test" if dataset.files.get("test") else "validation (no test split)"
     metrics = evaluate(model, held_out, size, config.batch, dataset.class_names)
@@ -353,7 +392,7 @@ def _self_test(model, model_file: Path, items, size: int) -> bool:
     from visionapp.training.classifier_models import custom_layers
 
     custom_layers()
-    reloaded = keras.models.load_model(str(model_file))
+    reloaded = keras.models.load_model(str(model_file), safe_mode=True)
     ds = pipeline(items, size, 32, training=False)
     a = np.asarray(model.predict(ds, verbose=0))
     b = np.asarray(reloaded.predict(ds, verbose=0))

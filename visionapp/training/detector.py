@@ -4,13 +4,18 @@
 GPU memory it held goes away with that process) that streams JSON lines: one ``epoch`` event per
 epoch with losses and mAP, ``batch`` events for the progress bar, then ``done``. Stop requests
 end the run after the current batch; the best epoch so far is kept. The best weights are saved
-as ``models/<name>.pt``, where the ``yolo.detect`` processor (and the resolver) find them.
+as ``<name>.pt`` in the trained-models folder (the checkout's ``models/``, or the user's data
+folder for an installed copy; see :mod:`visionapp.paths`), where the ``yolo.detect`` processor
+(and the resolver) find them — never over a file of that name unless ``force``.
+
+Settings are checked when the config is created (ranges in the field metadata), so the CLI, the
+dialog and the child reject the same values with the same one-line message. Every Ultralytics
+load in the child is weights-only (:mod:`visionapp.processors.ultralytics_safe`): the pretrained
+start, and the checkpoint this run writes, which the processor later loads the same way.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -18,25 +23,35 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from visionapp import paths
+from visionapp.core.errors import VisionappError
+from visionapp.core.params import param
 from visionapp.training.child import child_channel, child_main, stream_child, work_dir
 from visionapp.training.progress import Progress
+from visionapp.training.saving import save_new
+from visionapp.training.settings import check_name, check_settings
 from visionapp.training.yolo_dataset import validate
+
+OWNER = "train-detector"
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
     data_yaml: str
     weights: str = "auto"  # the pretrained start: auto, a name the resolver knows, or a path
-    epochs: int = 10
-    imgsz: int = 640
-    batch: int = 16
+    epochs: int = param(10, min=1, max=10000, help="passes over the training images")
+    imgsz: int = param(640, min=32, max=4096, help="network input size in px")
+    batch: int = param(16, min=1, max=4096, help="images per training step")
     device: str = "auto"  # auto: every CUDA GPU (several → Ultralytics DDP), else the CPU
-    name: str = "detector"  # saved as models/<name>.pt
-    force: bool = False  # replace an existing models/<name>.pt
+    name: str = "detector"  # saved as <trained models dir>/<name>.pt
+    force: bool = False  # replace an existing <name>.pt
+
+    def __post_init__(self) -> None:
+        check_settings(self, OWNER)
+        check_name(self.name, OWNER)
 
 
 def output_path(config: DetectorConfig) -> Path:
-    return paths.PROJECT_MODELS_DIR / f"{config.name}.pt"
+    return paths.trained_model_file(config.name, ".pt")
 
 
 def describe_device(device: str) -> tuple[str, str]:
@@ -83,9 +98,15 @@ def train(config: DetectorConfig, stop: threading.Event | None = None) -> Iterat
             best = event.model_path
         else:
             yield event
-    tmp = target.with_name(f".{target.name}.tmp")
-    shutil.copy2(best, tmp)
-    os.replace(tmp, target)
+    try:
+        save_new([(Path(best), target)], force=config.force)
+    except VisionappError as exc:
+        yield Progress("error", str(exc))
+        return
+    except OSError as exc:
+        yield Progress("error", f"could not save the model as {target} ({exc.strerror or exc}); "
+                       f"the trained weights stay at {best}")
+        return
     stopped = stop is not None and stop.is_set()
     yield Progress("done", f"{'stopped early; ' if stopped else ''}best weights saved to "
                    f"{target}; pick '{target.name}' as yolo.detect weights", fraction=1.0,
@@ -99,11 +120,16 @@ class _Stop(Exception):
 def _child(config: DetectorConfig, work: Path) -> int:
     """Runs in the child process: stdout carries only JSON lines, everything else → stderr."""
     emit = child_channel()
-    from visionapp.processors.yolo import _ultralytics, resolve_weights
+    from visionapp.processors.ultralytics_safe import load_yolo
+    from visionapp.processors.yolo import resolve_weights
 
     device, where = describe_device(config.device)
     emit(Progress("log", where))
-    model = _ultralytics().YOLO(str(resolve_weights(config.weights)))
+    try:
+        model = load_yolo(resolve_weights(config.weights))
+    except VisionappError as exc:
+        emit(Progress("error", f"pretrained start: {exc}"))
+        return 1
     t0 = time.perf_counter()
     state = {"batches": 0}
 
