@@ -174,10 +174,13 @@ class Soak:
               f"{verdict(ok_refs)}" + (f"; LEAK {self.leak}" if self.leak else ""))
         growth = self.rss_mb[1] - self.rss_mb[0]
         peak = max((s[2] for s in self.samples), default=self.rss_mb[1])
+        # RSS at the end of each third: a leak keeps climbing, allocator warm-up levels off.
+        thirds = [next((r for t, _, r in reversed(self.samples) if t <= k * third), 0.0)
+                  for k in (1, 2)]
         ok_rss = growth < RSS_TARGET_MB
-        print(f"RSS: {self.rss_mb[0]:.1f} MB after warm-up → {self.rss_mb[1]:.1f} MB at the end "
-              f"({growth:+.1f} MB, peak {peak:.1f}) (target < {RSS_TARGET_MB:.0f} MB) "
-              f"{verdict(ok_rss)}")
+        print(f"RSS: {self.rss_mb[0]:.1f} MB after warm-up → {thirds[0]:.1f} → {thirds[1]:.1f} → "
+              f"{self.rss_mb[1]:.1f} MB at the end ({growth:+.1f} MB, peak {peak:.1f}) "
+              f"(target < {RSS_TARGET_MB:.0f} MB) {verdict(ok_rss)}")
         gaps = np.frombuffer(self.gaps_ms, dtype=np.float64)
         p99 = float(np.percentile(gaps, 99)) if gaps.size else float("nan")
         ok_stall = gaps.size > 0 and p99 < STALL_TARGET_MS
