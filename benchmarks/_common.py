@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import statistics
 import sys
 import time
@@ -39,3 +40,21 @@ def median(values: list[float]) -> float:
 
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
+
+
+def machine() -> str:
+    """One line naming the hardware and load a result came from (a shared 2-core VM is not a
+    workstation; quote this line with the numbers)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    import psutil
+
+    ram_gib = psutil.virtual_memory().total / 2**30
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"machine: {cpu}, {os.cpu_count()} logical CPUs, {ram_gib:.0f} GiB RAM, load "
+            f"{load:.1f}; Python {platform.python_version()} on {platform.platform(terse=True)}")

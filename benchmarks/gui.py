@@ -27,7 +27,7 @@ os.environ.setdefault("VISIONAPP_CONFIG_DIR", tempfile.mkdtemp(prefix="visionapp
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks._common import REPO, verdict  # noqa: E402
+from benchmarks._common import REPO, machine, verdict  # noqa: E402
 from visionapp.core.params import ProcessorBase  # noqa: E402
 from visionapp.core.types import Result  # noqa: E402
 
@@ -147,7 +147,10 @@ def bench_live(app, qtbot_wait, soak_s: float) -> bool:
     print(f"responsiveness: event-loop stall p99 {stall99:.1f} ms, max {max(gaps):.1f} ms over "
           f"{len(gaps)} probes (target p99 <= 50) {verdict(stall99 <= 50)}")
     window.frame_shown.disconnect(log_age)
-    window.close()
+    window.close()  # stops the worker thread and closes the source
+    if window.worker.is_alive():
+        print("the worker thread did not stop when the window closed FAIL")
+        return False
     window.deleteLater()
     qtbot_wait(0.2)
     return ok_empty and bounded and dropped_after > dropped_before and stall99 <= 50
@@ -158,6 +161,7 @@ def main() -> int:
     parser.add_argument("--soak", type=float, default=60.0, help="seconds with the slow chain")
     parser.add_argument("--startup-runs", type=int, default=3)
     args = parser.parse_args()
+    print(machine())
     ok = bench_startup(args.startup_runs)
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
@@ -175,8 +179,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    code = main()
-    sys.stdout.flush()
-    # PySide6 6.12 can crash while the interpreter finalises after this harness (a refcount error
-    # reported in bool_dealloc); the results are printed, so leave without finalising.
-    os._exit(code)
+    raise SystemExit(main())

@@ -12,6 +12,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +117,7 @@ class Worker:
         self._source: Source | None = None
         self._held: Frame | None = None  # last raw frame: reprocessed when paused or at the end
         self._stats = RollingStats(window=120)
-        self._frame_times: list[float] = []
+        self._frame_times: deque[float] = deque()  # perf_counter() of frames in the last 2 s
         self._last_ts = -1
         self._ts_offset = 0
         self._next_due = 0.0
@@ -161,6 +162,10 @@ class Worker:
             packet, self._packet = self._packet, None
             self._pending = False
             return packet
+
+    def is_alive(self) -> bool:
+        """Whether the processing thread still runs (it ends only after ``stop()``)."""
+        return self._thread.is_alive()
 
     def stop(self) -> None:
         self._stop.set()
@@ -314,7 +319,10 @@ class Worker:
             self._stats.add(str(slot.key), result.elapsed_ms)
         annotated = annotate(frame.image, results)
         now = time.perf_counter()
-        self._frame_times = [t for t in self._frame_times if now - t < 2.0] + [now]
+        # Drop the old times in place: rebuilding the list cost O(frames in 2 s) on every frame.
+        while self._frame_times and now - self._frame_times[0] >= 2.0:
+            self._frame_times.popleft()
+        self._frame_times.append(now)
         fps = (len(self._frame_times) - 1) / (now - self._frame_times[0]) if len(
             self._frame_times) > 1 else 0.0
         if self._recorder is not None:
