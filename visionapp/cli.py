@@ -1,6 +1,10 @@
 """The headless command line: process videos in batch, list processors, build videos, models.
 
 Bad input ends with one line on stderr saying what to do, and exit status 2 — never a traceback.
+Ctrl-C (or SIGTERM) stops a batch cleanly: finished outputs are kept, unfinished ones are kept as
+``.partial`` files, and nothing that existed is replaced (see :mod:`visionapp.core.interrupts`).
+Heavy modules (OpenCV, NumPy, the processors) are imported inside the commands, so the signal
+handlers are in place within milliseconds of start.
 """
 
 from __future__ import annotations
@@ -8,22 +12,20 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from visionapp import __version__
-from visionapp.core import logs, registry
-from visionapp.core.chain import ChainEntry, load_chain
 from visionapp.core.errors import BadInput, ParameterError, VisionappError
-from visionapp.core.export import Exports
-from visionapp.core.images import read_image
-from visionapp.core.outputs import AtomicVideoWriter, check_output, write_image
-from visionapp.core.params import check_number, specs
-from visionapp.core.prepare import prepare_chain
-from visionapp.core.sources import IMAGE_SUFFIXES, Source, natural_key, open_source
-from visionapp.core.types import Frame, Result
+from visionapp.core.interrupts import Interrupts, describe
+
+if TYPE_CHECKING:
+    from visionapp.core.export import Exports
+    from visionapp.core.sources import Source
+    from visionapp.core.types import Frame, Result
 
 log = logging.getLogger("visionapp")
 
@@ -49,6 +51,9 @@ def parse_set(items: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
 
 
 def build_chain(names: Sequence[str], settings: Sequence[str], chain_file: Path | None) -> tuple:
+    from visionapp.core import registry
+    from visionapp.core.chain import ChainEntry, load_chain
+
     entries: list[ChainEntry] = []
     if chain_file is not None:
         entries.extend(e for e in load_chain(chain_file) if e.enabled)
@@ -72,18 +77,22 @@ def build_chain(names: Sequence[str], settings: Sequence[str], chain_file: Path 
 
 
 class Outputs:
-    """Everything one input writes: video, result exports, every-Nth frame images."""
+    """Everything one input writes: video, result exports, every-Nth frame images. Nothing gets
+    its final name before :meth:`finish`, which verifies the video first."""
 
     def __init__(self, args: argparse.Namespace, video: Path | None, source: Source,
-                 label: str, exports: Exports):
+                 label: str, stem: str, exports: Exports):
+        from visionapp.core.outputs import AtomicVideoWriter, StagedImages
+
         fps = args.fps or source.info.fps
         self.video = AtomicVideoWriter(video, fps, args.fourcc) if video else None
+        self.images = StagedImages()
         self.exports = exports
         self.source = source
         self.label = label
         self.frames_dir: Path | None = args.frames_dir
         self.every = args.every
-        self.stem = Path(label).stem if source.info.kind != "demo" else "demo"
+        self.stem = stem
 
     def write(self, frame: Frame, results: tuple[Result, ...], annotated) -> None:
         if self.video is not None:
@@ -92,44 +101,49 @@ class Outputs:
                      else f"{self.stem}_{frame.index:06d}")
         self.exports.write(self.label, file_name, frame, results)
         if self.frames_dir is not None and frame.index % self.every == 0:
-            write_image(self.frames_dir / f"{self.stem}_{frame.index:06d}.png", annotated)
+            self.images.add(self.frames_dir / f"{self.stem}_{frame.index:06d}.png", annotated)
 
-    def commit(self) -> None:
-        if self.video is not None:
-            self.video.commit()
+    def finish(self, partial: bool = False) -> list[str]:
+        """Verify and name this input's files (``partial``: as ``.partial`` files); returns
+        what was named, for messages."""
+        named = []
+        try:
+            if self.video is not None and (path := self.video.commit(partial)) is not None:
+                named.append(str(path))
+        except BaseException:
+            self.images.discard()
+            raise
+        images = self.images.finish(partial)
+        if images:
+            named.append(f"{len(images)} image(s) in {images[0].parent}"
+                         + (" named *.partial.png" if partial else ""))
+        return named
 
-    def abort(self) -> None:
+    def discard(self) -> None:
         if self.video is not None:
             self.video.abort()
+        self.images.discard()
 
 
-def _video_outputs(args: argparse.Namespace) -> list[Path | None]:
-    if args.out is None:
-        return [None] * len(args.inputs)
-    out = Path(args.out).expanduser()
-    if len(args.inputs) == 1:
-        return [check_output(out, args.force, "output video")]
-    if not out.is_dir():
-        raise BadInput(f"with {len(args.inputs)} inputs, --out must be an existing folder "
-                       f"({str(out)!r} is not); each input gets <name>_processed.mp4 there")
-    names = []
-    for spec in args.inputs:
-        stem = "demo" if spec.startswith("demo") else Path(spec).stem or f"camera{spec}"
-        names.append(check_output(out / f"{stem}_processed.mp4", args.force, "output video"))
-    return names
-
-
-def _prepare_frames_dir(args: argparse.Namespace) -> None:
-    if args.frames_dir is None:
+def _check_rate(value: float | None, option: str, zero: str | None = None) -> None:
+    """A frame rate must be a real number in (0, MAX_FPS]; ``zero`` names what 0 means."""
+    if value is None or (zero is not None and value == 0):
         return
-    folder = Path(args.frames_dir).expanduser()
-    if not folder.parent.exists():
-        raise BadInput(f"--frames-dir parent {str(folder.parent)!r} does not exist; create it")
-    folder.mkdir(exist_ok=True)
-    if any(folder.iterdir()) and not args.force:
-        raise BadInput(f"--frames-dir {str(folder)!r} is not empty; choose an empty folder or "
-                       "pass --force to overwrite files of the same name")
-    args.frames_dir = folder
+    if not (math.isfinite(value) and 0 < value <= MAX_FPS):
+        meaning = f" (0: {zero})" if zero else ""
+        raise ParameterError(f"{option} {value:g} is not a frame rate; give a number above 0 "
+                             f"and up to {MAX_FPS:g}{meaning}")
+
+
+def _remove_stale(folders) -> None:
+    from visionapp.core.outputs import remove_stale_temporaries
+
+    for folder in sorted(folders):
+        removed = remove_stale_temporaries(folder)
+        if removed:
+            shown = ", ".join(removed[:3]) + (" …" if len(removed) > 3 else "")
+            print(f"visionapp: removed {len(removed)} temporary file(s) left in {folder} by an "
+                  f"earlier run that was killed: {shown}", file=sys.stderr)
 
 
 def _progress(total: int | None, desc: str, enabled: bool):
@@ -140,62 +154,106 @@ def _progress(total: int | None, desc: str, enabled: bool):
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    _check_numbers(args)
+    from visionapp.core.export import Exports
+    from visionapp.core.output_plan import plan_batch_outputs
+
     if args.every < 1:
         raise ParameterError("--every must be 1 or more")
     if args.every > 1 and args.frames_dir is None:
         raise ParameterError("--every N saves frames: give --frames-dir FOLDER too")
+    if args.max_frames < 0:
+        raise ParameterError("--max-frames must be 0 (all) or more")
+    _check_rate(args.fps, "--fps", zero="the source's")
+    _check_rate(args.camera_fps, "--camera-fps")
+    plan = plan_batch_outputs(args.inputs, out=args.out, frames_dir=args.frames_dir,
+                              force=args.force, files={"detections": args.detections,
+                                                       "csv": args.csv, "coco": args.coco})
+    args.frames_dir = plan.frames_dir
+    if plan.shared:
+        where = ", ".join(f"{args.inputs[i]} → {plan.videos[i] or plan.stems[i] + '_*'}"
+                          for i in sorted(plan.shared))
+        print(f"visionapp: {len(plan.shared)} inputs share a name, so their outputs are told "
+              f"apart: {where}", file=sys.stderr)
+    _remove_stale(plan.folders())
     processors = build_chain(args.processor, args.set, args.chain)
-    videos = _video_outputs(args)
-    files = {}
-    for key, what in (("detections", "detections file"), ("csv", "CSV file"),
-                      ("coco", "COCO file")):
-        value = getattr(args, key)
-        files[key] = check_output(Path(value), args.force, what) if value else None
+    from visionapp.core.prepare import prepare_chain
+
     prepare_chain(processors)  # models load now: a missing one is an error before any frame
-    _prepare_frames_dir(args)
-    exports = Exports(files["detections"], files["csv"], files["coco"])
+    exports = Exports(plan.files["detections"], plan.files["csv"], plan.files["coco"])
+    done: list[str] = []  # outputs named complete
     problems: list[str] = []
     try:
-        for spec, video in zip(args.inputs, videos, strict=True):
-            problems += _process_one(args, spec, video, processors, exports)
+        for i, (spec, stem, video) in enumerate(zip(args.inputs, plan.stems, plan.videos,
+                                                    strict=True)):
+            if args.stop.is_set():
+                return _interrupted(args, None, 0, [], done, exports, args.inputs[i:])
+            stopped = _process_one(args, spec, stem, video, i in plan.shared, processors, exports,
+                                   done, problems)
+            if stopped is not None:
+                frames, kept = stopped
+                return _interrupted(args, spec, frames, kept, done, exports,
+                                    args.inputs[i + 1:])
+        exports.commit()
     except BaseException:
         exports.abort()
         raise
-    exports.commit()
     for line in problems:
         print(f"visionapp: {line}", file=sys.stderr)
     return 2 if any(p.startswith("error") for p in problems) else 0
 
 
-def _process_one(args, spec: str, video: Path | None, processors: tuple,
-                 exports: Exports) -> list[str]:
+def _interrupted(args, spec: str | None, frames: int, kept: list[str], done: list[str],
+                 exports: Exports, not_started: Sequence[str]) -> int:
+    """Keep the shared exports as .partial files (if any frame reached them), say in one line
+    what was kept, and return 128 + the signal number."""
+    if done or kept:
+        kept = kept + [str(path) for path in exports.commit(partial=True)]
+    else:
+        exports.abort()
+    parts = [f"interrupted by {describe(args.interrupts.signum)}"
+             + (f" in {spec} after {frames} frame(s)" if spec else "")]
+    parts.append("kept the unfinished outputs as " + ", ".join(kept) if kept
+                 else "no unfinished output was kept")
+    if done:
+        parts.append("complete: " + ", ".join(done))
+    if not_started:
+        parts.append("not started: " + ", ".join(not_started))
+    if not done:
+        parts.append("no existing file was touched")
+    print("visionapp: " + "; ".join(parts), file=sys.stderr)
+    return 128 + args.interrupts.signum
+
+
+def _process_one(args, spec: str, stem: str, video: Path | None, shares_name: bool,
+                 processors: tuple, exports: Exports, done: list[str],
+                 problems: list[str]) -> tuple[int, list[str]] | None:
+    """Process one input; on a stop request return (frames written, outputs kept as partial)."""
+    from visionapp.core.sources import open_source
+
     source = open_source(spec, realtime=False, default_demo_frames=DEMO_FRAMES_DEFAULT,
                          folder_fps=args.fps or 1.0, camera_wh=_camera_size(args.camera_size),
                          camera_fps=args.camera_fps)
-    problems = []
     with source:
         total = source.info.frame_count
         if args.max_frames:
             total = min(total or args.max_frames, args.max_frames)
         frames = _limited(source, args.max_frames)
-        outputs = Outputs(args, video, source, source.info.name if spec[:4] != "demo" else spec,
-                          exports)
+        label = spec if shares_name or spec[:4] == "demo" else source.info.name
+        outputs = Outputs(args, video, source, label, stem, exports)
         bar = _progress(total, source.info.name, not args.quiet)
-        stop = threading.Event()
         try:
-            report = _run_batch(frames, processors, outputs, bar, stop, args)
-        except KeyboardInterrupt:
-            outputs.commit()
+            report = _run_batch(frames, processors, outputs, bar, args.stop, args)
             bar.close()
-            problems.append(f"error: interrupted; kept the {bar.n} frames processed so far")
-            return problems
+            if report.stopped:
+                kept = outputs.finish(partial=True) if report.frames else []
+                if not report.frames:
+                    outputs.discard()
+                return report.frames, kept
+            done += outputs.finish()
         except BaseException:
-            outputs.abort()
+            outputs.discard()
             bar.close()
             raise
-        bar.close()
-        outputs.commit()
         expected = source.info.frame_count
         if (source.info.kind == "video" and expected and not args.max_frames
                 and report.frames < expected - max(2, expected // 100)):
@@ -216,7 +274,7 @@ def _process_one(args, spec: str, video: Path | None, processors: tuple,
                 p50, p95 = stats.percentiles(proc.name)
                 parts.append(f"{proc.name} p50 {p50:.1f} ms / p95 {p95:.1f} ms")
             print(f"{spec}: " + "; ".join(parts), file=sys.stderr)
-    return problems
+    return None
 
 
 def _run_batch(frames, processors, outputs: Outputs, bar, stop, args):
@@ -224,15 +282,6 @@ def _run_batch(frames, processors, outputs: Outputs, bar, stop, args):
 
     return process_batch(frames, processors, outputs.write, on_frame=lambda n: bar.update(1),
                          stop=stop, show_text=not args.no_text)
-
-
-def _check_numbers(args: argparse.Namespace) -> None:
-    """argparse turns "nan" and "inf" into floats: reject them (and values out of range) with
-    the option's name and range."""
-    check_number("--fps", args.fps, min=0, max=MAX_FPS, note="0: the source's frame rate")
-    if args.camera_fps is not None:
-        check_number("--camera-fps", args.camera_fps, min=0.01, max=MAX_FPS)
-    check_number("--max-frames", args.max_frames, min=0, note="0: every frame")
 
 
 def _camera_size(text: str | None) -> tuple[int, int] | None:
@@ -256,6 +305,9 @@ def _limited(source: Source, max_frames: int | None):
 
 
 def cmd_processors(args: argparse.Namespace) -> int:
+    from visionapp.core import registry
+    from visionapp.core.params import specs
+
     table = {}
     for name in registry.names():
         try:
@@ -286,11 +338,19 @@ def cmd_processors(args: argparse.Namespace) -> int:
 def cmd_make_video(args: argparse.Namespace) -> int:
     import cv2
 
+    from visionapp.core.images import read_image
+    from visionapp.core.output_plan import refuse_clashes
+    from visionapp.core.outputs import AtomicVideoWriter, check_output
+    from visionapp.core.sources import IMAGE_SUFFIXES, natural_key
+
     folder = Path(args.folder).expanduser()
     if not folder.is_dir():
         raise BadInput(f"{str(folder)!r} is not a folder of images")
-    check_number("--fps", args.fps, min=0.01, max=MAX_FPS)
-    out = check_output(Path(args.out), args.force, "output video")
+    _check_rate(args.fps, "--fps")
+    out = Path(args.out).expanduser()
+    refuse_clashes([("--out", out)], [str(folder)])
+    out = check_output(out, args.force, "output video")
+    _remove_stale([out.parent])
     files = sorted((p for p in folder.iterdir() if p.is_file()), key=natural_key)
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     skipped = [p.name for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
@@ -299,12 +359,21 @@ def cmd_make_video(args: argparse.Namespace) -> int:
     writer = AtomicVideoWriter(out, args.fps)
     try:
         for path in images:
+            if args.stop.is_set():
+                break
             try:
                 image = read_image(path, cv2.IMREAD_COLOR)
             except BadInput:  # damaged or not an image: skipped and listed below
                 skipped.append(path.name)
                 continue
             writer.write(image)
+        if args.stop.is_set():
+            kept = writer.commit(partial=True)
+            print(f"visionapp: interrupted by {describe(args.interrupts.signum)} after "
+                  f"{writer.frames} frame(s); " + (f"kept them as {kept}" if kept else
+                                                   "nothing was written")
+                  + "; no existing file was touched", file=sys.stderr)
+            return 128 + args.interrupts.signum
         if writer.frames == 0:
             raise BadInput(f"none of the images in {str(folder)!r} could be read")
         writer.commit()
@@ -510,21 +579,44 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Called without ``argv`` (the console script), it owns the process: its
+    signal handlers stay in place until exit. With ``argv`` (tests, embedding), they are handed
+    back on return."""
+    interrupts = Interrupts()
+    interrupts.install()
+    try:
+        return _run(argv, interrupts)
+    finally:
+        interrupts.finished()
+        if argv is not None:
+            interrupts.restore()
+
+
+def _run(argv: Sequence[str] | None, interrupts: Interrupts) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from visionapp.core import logs
+
     logs.configure(verbose=args.verbose)  # native libraries' own lines only with -v
     if args.command == "models" and args.action == "fetch" and not args.name:
         parser.error(f"models {args.action} needs a model name")
+    args.interrupts, args.stop = interrupts, interrupts.stop
+    interrupts.graceful = args.func in (cmd_process, cmd_make_video)
+    interrupts.in_command = True
     try:
         return int(args.func(args) or 0)
     except VisionappError as exc:
         print(f"visionapp: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # not anticipated where it happened: still one line, never a trace
+        where = f" {exc.filename!r}:" if exc.filename else ""
+        print(f"visionapp: error:{where} {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
-        print("visionapp: interrupted", file=sys.stderr)
-        return 130
+        print(f"visionapp: interrupted by {describe(interrupts.signum or 2)}", file=sys.stderr)
+        return 128 + (interrupts.signum or 2)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,7 @@ class CocoWriter:
         self.images: list[dict] = []
         self.annotations: list[dict] = []
         self.categories: dict[tuple[str, str], int] = {}
+        self._writer = AtomicTextWriter(path)  # created now: an unwritable folder fails early
 
     def add(self, file_name: str, frame: Frame, results: Sequence[Result]) -> None:
         image_id = len(self.images) + 1
@@ -110,13 +111,19 @@ class CocoWriter:
                 item["track_id"] = track
             self.annotations.append(item)
 
-    def commit(self) -> None:
+    def commit(self, partial: bool = False) -> Path:
         cats = [{"id": i, "name": label, "supercategory": processor}
                 for (processor, label), i in self.categories.items()]
-        writer = AtomicTextWriter(self.path)
-        writer.write(json.dumps({"images": self.images, "annotations": self.annotations,
-                                 "categories": cats}))
-        writer.commit()
+        try:
+            self._writer.write(json.dumps({"images": self.images,
+                                           "annotations": self.annotations, "categories": cats}))
+        except BaseException:
+            self._writer.abort()
+            raise
+        return self._writer.commit(partial)
+
+    def abort(self) -> None:
+        self._writer.abort()
 
 
 class Exports:
@@ -149,12 +156,12 @@ class Exports:
         if self.coco is not None:
             self.coco.add(file_name, frame, results)
 
-    def commit(self) -> None:
-        for writer in (self.jsonl, self.csv, self.coco):
-            if writer is not None:
-                writer.commit()
+    def commit(self, partial: bool = False) -> list[Path]:
+        """Name every file (``partial``: as ``<stem>.partial<suffix>``); returns the names."""
+        return [writer.commit(partial) for writer in (self.jsonl, self.csv, self.coco)
+                if writer is not None]
 
     def abort(self) -> None:
-        for writer in (self.jsonl, self.csv):
+        for writer in (self.jsonl, self.csv, self.coco):
             if writer is not None:
                 writer.abort()

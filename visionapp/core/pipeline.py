@@ -4,9 +4,10 @@
 processors swaps the chain before the next frame (the GUI does this when a parameter changes).
 
 :func:`process_batch` overlaps the three stages of batch work on separate threads joined by
-bounded queues — decode (reader thread) → process + annotate (calling thread) → encode (writer
-thread) — so decoding the next frame and encoding the last one run while this one is processed.
-OpenCV releases the GIL inside its calls, so the stages really run on different cores.
+bounded queues — decode (reader) → process + annotate (processing) → encode (writer) — so
+decoding the next frame and encoding the last one run while this one is processed. OpenCV
+releases the GIL inside its calls, so the stages really run on different cores. The calling
+thread only waits, so it stays free to handle signals (Ctrl-C) at any moment.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ class BatchReport:
     seconds: float = 0.0
     stats: RollingStats | None = None
     opencv_threads: int = 0  # what OpenCV's own thread pool was set to after warm-up
+    stopped: bool = False  # ended by the caller's ``stop`` before the source ran out
 
     @property
     def fps(self) -> float:
@@ -133,14 +135,24 @@ def process_batch(
     Frames stay in order. ``write(frame, results, annotated_bgr)`` runs on the writer thread.
     Stage timings (decode_ms, process_ms, write_ms and one key per processor) land in
     ``report.stats``. An exception in any stage stops all three and is re-raised here.
+
+    Setting ``stop`` (e.g. from a signal handler) ends the run after the frame in hand: every
+    frame counted in ``report.frames`` has been written, and ``report.stopped`` is True. The
+    event is only read here, never set, so a stage error is not mistaken for a stop request.
     """
-    stop = stop or threading.Event()
+    requested = stop or threading.Event()
+    stop = threading.Event()  # set by a stage error, by ``requested`` or at the end
     stats = RollingStats(window=100_000)
     inbox: queue.Queue = queue.Queue(maxsize=queue_size)
     outbox: queue.Queue = queue.Queue(maxsize=queue_size)
 
+    def halted() -> bool:
+        if requested.is_set():
+            stop.set()
+        return stop.is_set()
+
     def put(q: queue.Queue, item) -> bool:
-        while not stop.is_set():
+        while not halted():
             try:
                 q.put(item, timeout=0.1)
                 return True
@@ -148,13 +160,16 @@ def process_batch(
                 continue
         return False
 
+    exhausted = threading.Event()  # the source ran out (as opposed to being stopped)
+
     def reader() -> None:
         iterator = iter(frames)
         try:
-            while not stop.is_set():
+            while not halted():
                 t0 = time.perf_counter()
                 frame = next(iterator, None)
                 if frame is None:
+                    exhausted.set()
                     break
                 stats.add("decode_ms", (time.perf_counter() - t0) * 1000)
                 if not put(inbox, frame):
@@ -171,23 +186,22 @@ def process_batch(
             write(*item)
             stats.add("write_ms", (time.perf_counter() - t0) * 1000)
 
-    read_thread = _Stage("batch-reader", reader, stop)
-    write_thread = _Stage("batch-writer", writer, stop)
-    report = BatchReport(stats=stats)
-    threads_before = cv2.getNumThreads()
-    t_start = time.perf_counter()
-    read_thread.start()
-    write_thread.start()
-    try:
+    completed = threading.Event()  # every frame of the source went through
+
+    def processing() -> None:
         while True:
             try:
                 frame = inbox.get(timeout=0.1)
             except queue.Empty:
-                if stop.is_set():
-                    break
+                if halted():
+                    return
                 continue
             if frame is _END:
-                break
+                if exhausted.is_set():
+                    completed.set()
+                return
+            if halted():
+                return
             t0 = time.perf_counter()
             results = apply_chain(frame, processors)
             stats.add("process_ms", (time.perf_counter() - t0) * 1000)
@@ -195,16 +209,32 @@ def process_batch(
                 stats.add(result.processor, result.elapsed_ms)
             annotated = annotate(frame.image, results, show_text=show_text)
             if not put(outbox, (frame, results, annotated)):
-                break
+                return
             report.frames += 1
             if report.frames == WARMUP_FRAMES:
                 report.opencv_threads = _balance_threads(stats)
             if on_frame is not None:
                 on_frame(report.frames)
+
+    stages = (_Stage("batch-reader", reader, stop), _Stage("batch-process", processing, stop),
+              _Stage("batch-writer", writer, stop))
+    read_thread, process_thread, write_thread = stages
+    report = BatchReport(stats=stats)
+    threads_before = cv2.getNumThreads()
+    t_start = time.perf_counter()
+    for stage in stages:
+        stage.start()
+    try:
+        # The calling thread only waits, so a signal handler (Ctrl-C) runs here at once even
+        # while a processor spends seconds on one frame.
+        while process_thread.is_alive():
+            process_thread.join(timeout=0.1)
+            halted()
     except BaseException:
         stop.set()
         raise
     finally:
+        process_thread.join()  # ends within the frame in hand once stop is set
         # Let the writer drain what it has (the output stays complete up to the last frame).
         while write_thread.is_alive():
             try:
@@ -213,11 +243,12 @@ def process_batch(
             except queue.Full:
                 continue
         write_thread.join()
+        report.stopped = requested.is_set() and not completed.is_set()
         stop.set()
         read_thread.join(timeout=5)
         report.seconds = time.perf_counter() - t_start
         cv2.setNumThreads(threads_before)
-    for stage in (read_thread, write_thread):
+    for stage in stages:
         if stage.error is not None:
             raise stage.error
     return report

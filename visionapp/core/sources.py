@@ -8,6 +8,7 @@ the frames nobody took (``dropped``), so a slow consumer sees fresh frames, neve
 from __future__ import annotations
 
 import logging
+import math
 import re
 import threading
 import time
@@ -29,6 +30,8 @@ IMAGE_SUFFIXES = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2"}
 )
 CAMERA_OPEN_TIMEOUT_S = 2.0
+DEMO_MAX_FPS = 1000.0
+DEMO_MAX_SIDE = 7680
 
 
 def natural_key(path: Path) -> list:
@@ -417,8 +420,14 @@ def open_demo(options: str = "", *, realtime: bool = False,
         except ValueError:
             raise SourceError(f"bad demo option {item!r}; use e.g. "
                               "demo:size=640x480,fps=30,frames=300") from None
-    if fps <= 0 or (frames is not None and frames <= 0):
-        raise SourceError("demo: fps and frames must be positive")
+    if not (math.isfinite(fps) and 0 < fps <= DEMO_MAX_FPS):
+        raise SourceError(f"demo: fps={fps:g} is not a frame rate; use a number above 0 and up "
+                          f"to {DEMO_MAX_FPS:g}, e.g. demo:fps=30")
+    if frames is not None and frames <= 0:
+        raise SourceError(f"demo: frames={frames} must be 1 or more, e.g. demo:frames=300")
+    if not (160 <= size[0] <= DEMO_MAX_SIDE and 120 <= size[1] <= DEMO_MAX_SIDE):
+        raise SourceError(f"demo: size={size[0]}x{size[1]} is out of range; use from 160x120 up "
+                          f"to {DEMO_MAX_SIDE}x{DEMO_MAX_SIDE}, e.g. demo:size=640x480")
     scene = DemoScene(size)
     if not realtime:
         return DemoSource(scene, fps, frames)
