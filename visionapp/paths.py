@@ -18,6 +18,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = PACKAGE_DIR.parent
 PROJECT_MODELS_DIR = PROJECT_ROOT / "models"
 RESOURCES_DIR = PROJECT_ROOT / "resources"
+PRESETS_DIR = RESOURCES_DIR / "presets"  # ready-made chain files ("Inside the CNN")
 
 MODELS_DIR_ENV = "VISIONAPP_MODELS_DIR"
 CACHE_DIR_ENV = "VISIONAPP_CACHE_DIR"

@@ -24,6 +24,8 @@ from visionapp.core.types import Detections, Frame, Result
 SCHEMA_PATH = REPO / "resources" / "record.schema.json"
 # Processors whose only output is the changed frame: their values are documented as empty.
 NO_VALUES = {"adjust.grayscale", "adjust.brightness_contrast", "adjust.rotate", "adjust.flip"}
+# Cases where the processor has nothing to say yet (the text says why).
+EMPTY_VALUES = {"conv.pool nothing", "cnn.features no model"}
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +101,13 @@ def every_processor_record(shared_assets, classifier_model, tmp_path_factory):
         "classifier": ({"model": model, "top_k": 2}, _still(circle)),
         "classifier center": ({"model": model, "region": "center"}, _still(circle)),
         "classifier boxes": ({"model": model, "region": "boxes"}, _still(circle, (boxes,))),
+        "conv.kernel": ({"preset": "sobel_x"}, _still(lena)),
+        "conv.pool": ({"size": 4, "stride": 4}, _still(lena)),
+        "conv.pool nothing": ({"source": "previous"}, _still(lena)),
+        "channels": ({"space": "HSV"}, _still(lena)),
+        "cnn.features": ({"model": model}, _still(circle)),
+        "cnn.features filters": ({"model": model, "view": "filters"}, _still(circle)),
+        "cnn.features no model": ({"model": "absent.keras"}, _still(circle)),
     }
     folder = tmp_path_factory.mktemp("records")
     exports = Exports(folder / "r.jsonl", folder / "r.csv")
@@ -150,7 +159,7 @@ def test_every_processor_record_is_valid(validator, every_processor_record):
         (entry,) = record["results"]
         assert entry["processor"] == case.split()[0]
         assert entry["text"] == list(result.text)
-        if case.split()[0] in NO_VALUES:
+        if case.split()[0] in NO_VALUES or case in EMPTY_VALUES:
             assert entry["values"] == {}
         else:
             assert entry["values"], f"{case} wrote no values"
@@ -195,6 +204,24 @@ def test_frame_level_answers_are_in_the_record(every_processor_record):
     assert yolo["counts"].get("car", 0) >= 1
     assert yolo["counts"] == {label: yolo_labels.count(label) for label in set(yolo_labels)}
     assert yolo["candidates"] > len(yolo_labels) and yolo["backend"] == "pytorch"
+
+
+def test_cnn_lab_answers_are_in_the_record(every_processor_record):
+    def values(case):
+        return every_processor_record[case][0]["results"][0]["values"]
+
+    kernel = values("conv.kernel")  # lena is 512×512: (512 − 3 + 2×0)/1 + 1 = 510
+    assert kernel["out_wh"] == [510, 510] and kernel["kernel"][1] == [-2, 0, 2]
+    assert kernel["width_formula"] == "(512 − 3 + 2×0)/1 + 1 = 510"
+    assert kernel["min"] < 0 < kernel["max"]
+    assert values("conv.pool")["out_wh"] == [128, 128]  # (512 − 4)/4 + 1
+    channels = values("channels")
+    assert channels["channels"] == ["H", "S", "V"]
+    assert all(abs(sum(h) - 1) < 1e-3 for h in channels["histograms"])
+    features = values("cnn.features")  # the better CNN at 32×32: first conv keeps the size
+    assert features["layer"] == "conv1_1" and features["shape"] == [32, 32, 32]
+    assert len(features["channels"]) == 16 == len(set(features["channels"]))
+    assert values("cnn.features filters")["shape"] == [3, 3, 3, 32]
 
 
 def test_classifier_class_and_probabilities_are_in_the_record(every_processor_record):

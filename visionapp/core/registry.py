@@ -41,6 +41,10 @@ BUILTINS: dict[str, str] = {
     "mediapipe.face_detection": "visionapp.processors.mediapipe_tasks:FaceDetection",
     "yolo.detect": "visionapp.processors.yolo:YoloDetect",
     "classifier": "visionapp.processors.classifier:Classifier",
+    "conv.kernel": "visionapp.processors.convolution:ConvKernel",
+    "conv.pool": "visionapp.processors.convolution:ConvPool",
+    "channels": "visionapp.processors.channels:Channels",
+    "cnn.features": "visionapp.processors.cnn_features:CnnFeatures",
 }
 
 

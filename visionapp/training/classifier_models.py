@@ -173,9 +173,12 @@ def unfreeze_top(model, n_layers: int) -> int:
     return changed
 
 
-def summary_rows(model) -> list[tuple[str, str, str, int]]:
+def summary_rows(model, *, arithmetic: bool = False) -> list[tuple]:
     """(layer, type, output shape, parameters) for each top-level layer: the course's
-    parameter arithmetic (a 3×3 conv with 32 filters on 3 channels: (3·3·3 + 1)·32 = 896)."""
+    parameter arithmetic (a 3×3 conv with 32 filters on 3 channels: (3·3·3 + 1)·32 = 896).
+
+    With ``arithmetic`` each row goes on with the output-size formula, the parameter formula
+    and the receptive field, all with the numbers in (see visionapp.processors.cnn_layers)."""
     rows = []
     for layer in model.layers:
         try:
@@ -183,6 +186,11 @@ def summary_rows(model) -> list[tuple[str, str, str, int]]:
         except (AttributeError, ValueError):
             shape = "?"
         rows.append((layer.name, type(layer).__name__, shape, int(layer.count_params())))
+    if arithmetic:
+        from visionapp.processors.cnn_layers import layer_table
+
+        rows = [row + (t.output_formula, t.param_formula, t.receptive_field_formula)
+                for row, t in zip(rows, layer_table(model), strict=True)]
     return rows
 
 
