@@ -23,7 +23,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=3)
     args = parser.parse_args()
-    from visionapp.processors._frameworks import before_tensorflow
+    from visionapp.core.frameworks import before_tensorflow
 
     before_tensorflow()
     import keras

@@ -26,7 +26,7 @@ KERNEL_5X5 = "0 0 -1 0 0; 0 -1 -2 -1 0; -1 -2 17 -2 -1; 0 -1 -2 -1 0; 0 0 -1 0 0
 
 
 def _course_model(folder: Path) -> Path:
-    from visionapp.processors._frameworks import before_tensorflow
+    from visionapp.core.frameworks import before_tensorflow
 
     before_tensorflow()
     import keras

@@ -33,7 +33,7 @@ def _save(model, folder: Path, name: str, image_size: int) -> Path:
 def keras_models(tmp_path_factory):
     """An untrained course CNN (32×32 input, seeded weights) and a model without convolutions,
     each saved with the card the classifier loader needs."""
-    from visionapp.processors._frameworks import before_tensorflow
+    from visionapp.core.frameworks import before_tensorflow
 
     before_tensorflow()
     import keras

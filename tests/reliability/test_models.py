@@ -193,7 +193,7 @@ def _card(path: Path, classes=("a", "b"), size: int = 8) -> None:
 
 
 def test_keras_lambda_layer_is_refused(tmp_path, capsys):
-    from visionapp.processors._frameworks import before_tensorflow
+    from visionapp.core.frameworks import before_tensorflow
 
     before_tensorflow()
     import keras

@@ -15,6 +15,7 @@ of range is one error naming the key and its line in the file.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,3 +151,40 @@ def save_chain(path: Path, entries: list[ChainEntry]) -> None:
     tmp = Path(path).with_name(f".{Path(path).name}.tmp")
     tmp.write_text(dumps(entries), encoding="utf-8")
     tmp.replace(path)
+
+
+# ----------------------------------------------------------------------------- building
+
+
+def parse_set(items: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """``["canny.low=60"]`` → ``{"canny": [("low", "60")]}``; the processor part may itself
+    contain dots (``haar.faces.min_size=40``): the last dot before "=" splits it."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        name, dot, field_name = key.strip().rpartition(".")
+        if not eq or not dot or not name or not field_name:
+            raise ParameterError(f"--set {item!r}: use --set PROCESSOR.PARAM=VALUE, "
+                                 "e.g. --set canny.low=60")
+        out.setdefault(name, []).append((field_name, value))
+    return out
+
+
+def build_chain(names: Sequence[str], settings: Sequence[str], chain_file: Path | None) -> tuple:
+    entries: list[ChainEntry] = []
+    if chain_file is not None:
+        entries.extend(e for e in load_chain(chain_file) if e.enabled)
+    entries.extend(ChainEntry(name) for name in names)
+    overrides = parse_set(settings)
+    in_chain = {e.name for e in entries}
+    for name in overrides:
+        if name not in in_chain:
+            registry.load(name)  # an unknown name gets the list of valid ones
+            raise ParameterError(f"--set {name}.…: {name!r} is not in the chain; add it with "
+                                 f"-p {name}")
+    processors = []
+    for entry in entries:
+        params = dict(entry.params)
+        params.update(registry.parse_settings(entry.name, overrides.get(entry.name, [])))
+        processors.append(registry.create(entry.name, params))
+    return tuple(processors)

@@ -55,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from visionapp.cli import build_chain
+    from visionapp.core.chain import build_chain
     from visionapp.gui.window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

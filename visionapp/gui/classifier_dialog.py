@@ -161,7 +161,7 @@ class ClassifierTrainingDialog(TrainingDialog):
         folder = self.dataset.text().strip()
 
         def work():
-            from visionapp.processors._frameworks import before_tensorflow
+            from visionapp.core.frameworks import before_tensorflow
 
             before_tensorflow()
             from visionapp.training.classifier_data import augmentation_preview, scan
@@ -176,7 +176,7 @@ class ClassifierTrainingDialog(TrainingDialog):
         config = self.config()
 
         def work():
-            from visionapp.processors._frameworks import before_tensorflow
+            from visionapp.core.frameworks import before_tensorflow
 
             before_tensorflow()
             from visionapp.core import weights

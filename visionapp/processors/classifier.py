@@ -21,9 +21,9 @@ import numpy as np
 
 from visionapp.core import weights
 from visionapp.core.errors import BadInput, ModelNotFound
+from visionapp.core.frameworks import before_tensorflow
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.types import Detections, Frame, Result
-from visionapp.processors._frameworks import before_tensorflow
 
 BAR = 10
 

@@ -34,9 +34,9 @@ import numpy as np
 from visionapp import paths
 from visionapp.core import weights
 from visionapp.core.errors import ModelNotFound
+from visionapp.core.frameworks import before_tensorflow
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.types import Detections, Frame, Landmarks, Result
-from visionapp.processors._frameworks import before_tensorflow
 
 CREATE_TIMEOUT_S = 60.0
 MAX_OPEN_TASKS = 6

@@ -227,7 +227,7 @@ def evaluate(model, items, image_size: int, batch: int, class_names: list[str]) 
 
 def _child(config: ClassifierConfig, work: Path) -> int:
     emit = child_channel()
-    from visionapp.processors._frameworks import before_tensorflow
+    from visionapp.core.frameworks import before_tensorflow
 
     before_tensorflow()
     import keras

@@ -1,79 +1,26 @@
-"""The headless command line: process videos in batch, list processors, build videos, models.
-
-Bad input ends with one line on stderr saying what to do, and exit status 2 — never a traceback.
-Ctrl-C (or SIGTERM) stops a batch cleanly: finished outputs are kept, unfinished ones are kept as
-``.partial`` files, and nothing that existed is replaced (see :mod:`visionapp.core.interrupts`).
-Heavy modules (OpenCV, NumPy, the processors) are imported inside the commands, so the signal
-handlers are in place within milliseconds of start.
-"""
+"""``visionapp process`` and ``visionapp make-video``: chains over videos, images and cameras,
+with outputs that are verified before they take their names."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from visionapp import __version__
-from visionapp.core.errors import BadInput, ParameterError, VisionappError
-from visionapp.core.interrupts import Interrupts, describe
+from visionapp.core.chain import build_chain
+from visionapp.core.errors import BadInput, ParameterError
+from visionapp.core.interrupts import describe
 
 if TYPE_CHECKING:
     from visionapp.core.export import Exports
     from visionapp.core.sources import Source
     from visionapp.core.types import Frame, Result
 
-log = logging.getLogger("visionapp")
-
 DEMO_FRAMES_DEFAULT = 300
 MAX_FPS = 1000.0
-
-
-# ----------------------------------------------------------------------------- chain building
-
-
-def parse_set(items: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
-    """``["canny.low=60"]`` → ``{"canny": [("low", "60")]}``; the processor part may itself
-    contain dots (``haar.faces.min_size=40``): the last dot before "=" splits it."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        name, dot, field_name = key.strip().rpartition(".")
-        if not eq or not dot or not name or not field_name:
-            raise ParameterError(f"--set {item!r}: use --set PROCESSOR.PARAM=VALUE, "
-                                 "e.g. --set canny.low=60")
-        out.setdefault(name, []).append((field_name, value))
-    return out
-
-
-def build_chain(names: Sequence[str], settings: Sequence[str], chain_file: Path | None) -> tuple:
-    from visionapp.core import registry
-    from visionapp.core.chain import ChainEntry, load_chain
-
-    entries: list[ChainEntry] = []
-    if chain_file is not None:
-        entries.extend(e for e in load_chain(chain_file) if e.enabled)
-    entries.extend(ChainEntry(name) for name in names)
-    overrides = parse_set(settings)
-    in_chain = {e.name for e in entries}
-    for name in overrides:
-        if name not in in_chain:
-            registry.load(name)  # an unknown name gets the list of valid ones
-            raise ParameterError(f"--set {name}.…: {name!r} is not in the chain; add it with "
-                                 f"-p {name}")
-    processors = []
-    for entry in entries:
-        params = dict(entry.params)
-        params.update(registry.parse_settings(entry.name, overrides.get(entry.name, [])))
-        processors.append(registry.create(entry.name, params))
-    return tuple(processors)
-
-
-# ----------------------------------------------------------------------------- process
 
 
 class Outputs:
@@ -301,40 +248,6 @@ def _limited(source: Source, max_frames: int | None):
         yield frame
 
 
-# ----------------------------------------------------------------------------- other commands
-
-
-def cmd_processors(args: argparse.Namespace) -> int:
-    from visionapp.core import registry
-    from visionapp.core.params import specs
-
-    table = {}
-    for name in registry.names():
-        try:
-            cls = registry.load(name)
-        except VisionappError as exc:
-            table[name] = {"error": str(exc)}
-            continue
-        doc = (cls.__doc__ or "").strip().splitlines()
-        table[name] = {"summary": doc[0] if doc else "", "params": specs(cls)}
-    if args.json:
-        print(json.dumps({
-            name: {"summary": v.get("summary", ""), "error": v.get("error"),
-                   "params": [{"name": s.name, "type": s.type.__name__, "default": s.default,
-                               "min": s.min, "max": s.max, "choices": s.choices,
-                               "help": s.help} for s in v.get("params", [])]}
-            for name, v in table.items()}, indent=2))
-        return 0
-    for name, entry in table.items():
-        if "error" in entry:
-            print(f"{name}  (unavailable: {entry['error']})")
-            continue
-        print(f"{name}  — {entry['summary']}")
-        for spec in entry["params"]:
-            print(f"    {spec.describe()}")
-    return 0
-
-
 def cmd_make_video(args: argparse.Namespace) -> int:
     import cv2
 
@@ -388,110 +301,8 @@ def cmd_make_video(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_train_detector(args: argparse.Namespace) -> int:
-    from visionapp.training.detector import DetectorConfig, train
-
-    config = DetectorConfig(data_yaml=str(args.data_yaml), weights=args.weights,
-                            epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
-                            device=args.device, name=args.name, force=args.force)
-    _report(train(config))
-    return 0
-
-
-def _report(events) -> object:
-    """Print a training run's progress to stderr; an error event ends it with exit status 2.
-    Returns the final ``done`` event."""
-    done = None
-    for event in events:
-        if event.kind == "error":
-            raise BadInput(event.message.replace("\n", " | "))
-        if event.kind in ("log", "epoch", "done"):
-            eta = f" (ETA {event.eta_s:.0f} s)" if event.eta_s else ""
-            print(f"{event.message}{eta}", file=sys.stderr)
-        if event.kind == "done":
-            done = event
-    return done
-
-
-def cmd_train_classifier(args: argparse.Namespace) -> int:
-    from visionapp.training.classifier import ClassifierConfig, train
-
-    config = ClassifierConfig(
-        dataset=str(args.dataset), kind=args.kind, image_size=args.image_size,
-        epochs=args.epochs, batch=args.batch, learning_rate=args.lr, schedule=args.schedule,
-        fine_tune_layers=args.fine_tune_layers, fine_tune_epochs=args.fine_tune_epochs,
-        fine_tune_lr=args.fine_tune_lr, dropout=args.dropout, l2=args.l2,
-        augment=not args.no_augment, augmentation=args.augmentation, patience=args.patience,
-        seed=args.seed,
-        mixed_precision=args.mixed_precision, name=args.name, force=args.force)
-    done = _report(train(config))
-    if done is not None:
-        print(json.dumps({"model": done.model_path, **{k: round(v, 4)
-                                                       for k, v in done.metrics.items()},
-                          "confusion": done.extra.get("confusion")}))
-    return 0
-
-
-def cmd_models(args: argparse.Namespace) -> int:
-    from visionapp.core import weights
-
-    if args.action == "list":
-        for model in weights.KNOWN_MODELS.values():
-            where = weights.find_local(model.name)
-            state = str(where) if where else "not on disk"
-            print(f"{model.name:42s} {model.description}\n{'':42s} {state}")
-        return 0
-    if args.action == "where":
-        if args.name:
-            print(weights.resolve(args.name, download=False))
-            print(_models_where(), file=sys.stderr)
-        else:
-            print(_models_where())
-        return 0
-    if args.name not in weights.KNOWN_MODELS:
-        raise BadInput(f"unknown model {args.name!r}; known: "
-                       + ", ".join(weights.KNOWN_MODELS))
-    found = weights.find_local(args.name)
-    if found is not None and not args.force:
-        print(f"{args.name} is already at {found}")
-        return 0
-    try:
-        path = weights.fetch(args.name)
-    except OSError as exc:
-        raise BadInput(f"could not download {args.name}: {exc}; check the internet connection "
-                       f"or copy the file into {weights.search_dirs()[0]}") from None
-    print(path)
-    return 0
-
-
-def _models_where() -> str:
-    """Where trained models are saved, and the order model files are searched in."""
-    from visionapp import paths
-
-    kind = ("a source checkout" if paths.is_source_checkout()
-            else "an installed package; set VISIONAPP_DATA_DIR or XDG_DATA_HOME to move it")
-    lines = [f"trained models are saved to: {paths.trained_models_dir()} ({kind})",
-             "model files are searched in this order:",
-             "  1. an explicit path (e.g. --set yolo.detect.weights=/path/to/model.pt)"]
-    search = paths.model_search_dirs()
-    for i, (folder, what) in enumerate(search, start=2):
-        lines.append(f"  {i}. {folder}  — {what}")
-    if paths.env_models_dir() is None:
-        lines.append(f"     (set {paths.MODELS_DIR_ENV} to add a folder before the downloads)")
-    lines.append(f"  {len(search) + 2}. a download from the official URL, for the models "
-                 "'visionapp models list' shows (not with VISIONAPP_OFFLINE=1)")
-    return "\n".join(lines)
-
-
-# ----------------------------------------------------------------------------- entry point
-
-
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="visionapp", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=f"visionapp {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log details")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def add_parsers(sub) -> None:
+    """Register this module's commands on the ``visionapp`` subparsers."""
     p = sub.add_parser("process", help="run a processor chain over videos, images or cameras")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="video, image, folder of images, camera index, or demo:[frames=N]")
@@ -514,110 +325,11 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-text", action="store_true", help="no readout text on frames")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
-    p.set_defaults(func=cmd_process)
-
-    p = sub.add_parser("processors", help="list processors with their parameters")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_processors)
+    p.set_defaults(func=cmd_process, graceful=True)
 
     p = sub.add_parser("make-video", help="build a video from a folder of images")
     p.add_argument("folder")
     p.add_argument("--fps", type=float, default=20.0)
     p.add_argument("--out", required=True)
     p.add_argument("--force", action="store_true")
-    p.set_defaults(func=cmd_make_video)
-
-    p = sub.add_parser("train-detector", help="fine-tune YOLO on a YOLO-format data.yaml")
-    p.add_argument("data_yaml", type=Path)
-    p.add_argument("--weights", default="auto", help="pretrained start (default: auto)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--imgsz", type=int, default=640)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--device", default="auto", help="auto, cpu, 0, or 0,1 for several GPUs")
-    p.add_argument("--name", default="detector",
-                   help="saved as NAME.pt in the trained-models folder (visionapp models where)")
-    p.add_argument("--force", action="store_true", help="replace an existing NAME.pt")
-    p.set_defaults(func=cmd_train_detector)
-
-    p = sub.add_parser("train-classifier", help="train an image classifier on class folders")
-    p.add_argument("dataset", type=Path, help="a folder with one subfolder per class")
-    p.add_argument("--kind", default="mobilenet_v2",
-                   choices=("course", "better", "mobilenet_v2", "vgg16", "efficientnet_b0"))
-    p.add_argument("--image-size", type=int, default=0, help="0: the model kind's own")
-    p.add_argument("--epochs", type=int, default=15)
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--schedule", default="auto", choices=("auto", "plateau", "cosine"),
-                   help="learning rate: halve on plateaus, or decay along a cosine (auto: "
-                        "cosine for the better CNN and for fine-tuning, else plateau)")
-    p.add_argument("--fine-tune-layers", type=int, default=0,
-                   help="backbones: unfreeze this many top layers after the frozen phase")
-    p.add_argument("--fine-tune-epochs", type=int, default=10)
-    p.add_argument("--fine-tune-lr", type=float, default=1e-4)
-    p.add_argument("--dropout", type=float, default=0.3)
-    p.add_argument("--l2", type=float, default=0.0)
-    p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--augmentation", default="auto", choices=("auto", "standard", "course"),
-                   help="auto: the course's settings for the course CNN, else standard")
-    p.add_argument("--patience", type=int, default=5,
-                   help="early-stopping patience in epochs (plateau schedule; cosine runs "
-                        "all its epochs)")
-    p.add_argument("--seed", type=int, default=1337)
-    p.add_argument("--mixed-precision", action="store_true", help="GPU only")
-    p.add_argument("--name", default="classifier",
-                   help="saved as NAME.keras in the trained-models folder (visionapp models where)")
-    p.add_argument("--force", action="store_true", help="replace an existing NAME.keras")
-    p.set_defaults(func=cmd_train_classifier)
-
-    p = sub.add_parser("models", help="list, locate or download model files; 'where' says "
-                                      "where trained models go and the search order")
-    p.add_argument("action", choices=("list", "fetch", "where"))
-    p.add_argument("name", nargs="?")
-    p.add_argument("--force", action="store_true", help="fetch even if a copy exists")
-    p.set_defaults(func=cmd_models)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command. Called without ``argv`` (the console script), it owns the process: its
-    signal handlers stay in place until exit. With ``argv`` (tests, embedding), they are handed
-    back on return."""
-    interrupts = Interrupts()
-    interrupts.install()
-    try:
-        return _run(argv, interrupts)
-    finally:
-        interrupts.finished()
-        if argv is not None:
-            interrupts.restore()
-
-
-def _run(argv: Sequence[str] | None, interrupts: Interrupts) -> int:
-    parser = make_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    from visionapp.core import logs
-
-    logs.configure(verbose=args.verbose)  # native libraries' own lines only with -v
-    if args.command == "models" and args.action == "fetch" and not args.name:
-        parser.error(f"models {args.action} needs a model name")
-    args.interrupts, args.stop = interrupts, interrupts.stop
-    interrupts.graceful = args.func in (cmd_process, cmd_make_video)
-    interrupts.in_command = True
-    try:
-        return int(args.func(args) or 0)
-    except VisionappError as exc:
-        print(f"visionapp: error: {exc}", file=sys.stderr)
-        return 2
-    except OSError as exc:  # not anticipated where it happened: still one line, never a trace
-        where = f" {exc.filename!r}:" if exc.filename else ""
-        print(f"visionapp: error:{where} {exc.strerror or exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"visionapp: interrupted by {describe(interrupts.signum or 2)}", file=sys.stderr)
-        return 128 + (interrupts.signum or 2)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    p.set_defaults(func=cmd_make_video, graceful=True)

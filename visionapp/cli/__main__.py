@@ -1,0 +1,5 @@
+"""``python -m visionapp.cli``: the same as the ``visionapp`` command."""
+
+from visionapp.cli import main
+
+raise SystemExit(main())
