@@ -68,7 +68,7 @@ def test_saved_model_reloads_and_reproduces_the_reported_accuracy(trained, model
 
 def test_gradcam_peaks_on_the_drawn_object(trained, models_dir):
     from visionapp.processors.classifier import load_classifier
-    from visionapp.training.gradcam import gradcam
+    from visionapp.processors.keras_inference import gradcam
 
     loaded = load_classifier(str(models_dir / "shapes.keras"),
                              (models_dir / "shapes.keras").stat().st_mtime_ns)

@@ -79,7 +79,7 @@ def load_classifier(path: str, mtime_ns: int) -> LoadedClassifier:
     before_tensorflow()
     import keras
 
-    from visionapp.training.classifier_models import custom_layers
+    from visionapp.processors.keras_inference import custom_layers
 
     custom_layers()
     try:
@@ -163,7 +163,7 @@ class Classifier(ProcessorBase):
         crop = rgb[y0 : y0 + ch, x0 : x0 + cw]
         overlay = None
         if self.gradcam:
-            from visionapp.training.gradcam import gradcam
+            from visionapp.processors.keras_inference import gradcam
 
             small = cv2.resize(crop, (loaded.image_size,) * 2, interpolation=cv2.INTER_AREA)
             cam, probs = gradcam(loaded.model, small)

@@ -388,8 +388,8 @@ def _self_test(model, model_file: Path, items, size: int) -> bool:
     import keras
     import numpy as np
 
+    from visionapp.processors.keras_inference import custom_layers
     from visionapp.training.classifier_data import pipeline
-    from visionapp.training.classifier_models import custom_layers
 
     custom_layers()
     reloaded = keras.models.load_model(str(model_file), safe_mode=True)

@@ -12,9 +12,10 @@ preprocessing.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
+
+from visionapp.processors.keras_inference import custom_layers
 
 KINDS = ("course", "better", "mobilenet_v2", "vgg16", "efficientnet_b0")
 BACKBONES = {
@@ -33,23 +34,6 @@ class BuiltModel:
     image_size: int
     preprocessing: str  # recorded in the model card
     backbone_layers: tuple[str, ...] = ()  # names of the backbone's layers, bottom to top
-
-
-@functools.cache
-def custom_layers() -> dict[str, type]:
-    """visionapp's own layers, registered with Keras so saved models load without unsafe
-    deserialisation; call before ``keras.models.load_model``."""
-    import keras
-
-    @keras.saving.register_keras_serializable(package="visionapp")
-    class CaffePreprocess(keras.layers.Layer):
-        """VGG's preprocess_input as a layer: RGB → BGR, minus the ImageNet channel means."""
-
-        def call(self, x):
-            bgr = keras.ops.flip(x, axis=-1)
-            return bgr - keras.ops.convert_to_tensor([103.939, 116.779, 123.68], x.dtype)
-
-    return {"CaffePreprocess": CaffePreprocess}
 
 
 def _head(x, n_classes: int, dropout: float, l2: float):

@@ -1,13 +1,37 @@
-"""Grad-CAM: where a classifier looks.
+"""Keras pieces that running a trained classifier needs, owned here so that the processors never
+import training code (training builds its models from these):
 
-The gradient of the class score with respect to the last feature map says how much each
-channel matters; weighting the channels by their mean gradient, summing, and keeping the
-positive part gives a coarse map of the evidence for that class (Selvaraju et al., 2017).
+- :func:`custom_layers`: visionapp's own layers, registered so saved models load in Keras' safe
+  mode.
+- :func:`gradcam`: where a classifier looks. The gradient of the class score with respect to the
+  last feature map says how much each channel matters; weighting the channels by their mean
+  gradient, summing, and keeping the positive part gives a coarse map of the evidence for that
+  class (Selvaraju et al., 2017).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+
+
+@functools.cache
+def custom_layers() -> dict[str, type]:
+    """visionapp's own layers, registered with Keras so saved models load without unsafe
+    deserialisation; call before ``keras.models.load_model``."""
+    import keras
+
+    @keras.saving.register_keras_serializable(package="visionapp")
+    class CaffePreprocess(keras.layers.Layer):
+        """VGG's preprocess_input as a layer: RGB → BGR, minus the ImageNet channel means."""
+
+        def call(self, x):
+            bgr = keras.ops.flip(x, axis=-1)
+            return bgr - keras.ops.convert_to_tensor([103.939, 116.779, 123.68], x.dtype)
+
+    return {"CaffePreprocess": CaffePreprocess}
+
 
 
 def feature_layer_index(model) -> int:
