@@ -23,6 +23,7 @@ from visionapp.core.outputs import AtomicVideoWriter, check_output, write_image
 from visionapp.core.params import check_number, specs
 from visionapp.core.prepare import prepare_chain
 from visionapp.core.sources import IMAGE_SUFFIXES, Source, natural_key, open_source
+from visionapp.core.text_export import TextExport
 from visionapp.core.types import Frame, Result
 
 log = logging.getLogger("visionapp")
@@ -75,10 +76,11 @@ class Outputs:
     """Everything one input writes: video, result exports, every-Nth frame images."""
 
     def __init__(self, args: argparse.Namespace, video: Path | None, source: Source,
-                 label: str, exports: Exports):
+                 label: str, exports: Exports, texts: TextExport | None = None):
         fps = args.fps or source.info.fps
         self.video = AtomicVideoWriter(video, fps, args.fourcc) if video else None
         self.exports = exports
+        self.texts = texts
         self.source = source
         self.label = label
         self.frames_dir: Path | None = args.frames_dir
@@ -91,6 +93,8 @@ class Outputs:
         file_name = (self.source.file_name(frame.index) if hasattr(self.source, "file_name")
                      else f"{self.stem}_{frame.index:06d}")
         self.exports.write(self.label, file_name, frame, results)
+        if self.texts is not None:
+            self.texts.write(self.label, file_name if frame.still else None, frame, results)
         if self.frames_dir is not None and frame.index % self.every == 0:
             write_image(self.frames_dir / f"{self.stem}_{frame.index:06d}.png", annotated)
 
@@ -149,27 +153,35 @@ def cmd_process(args: argparse.Namespace) -> int:
     videos = _video_outputs(args)
     files = {}
     for key, what in (("detections", "detections file"), ("csv", "CSV file"),
-                      ("coco", "COCO file")):
+                      ("coco", "COCO file"), ("txt", "text file")):
         value = getattr(args, key)
         files[key] = check_output(Path(value), args.force, what) if value else None
+    if files["txt"] and not any(getattr(p, "reads_text", False) for p in processors):
+        raise ParameterError("--txt writes the text the chain reads, and no processor in it "
+                             "reads text: add -p ocr")
     prepare_chain(processors)  # models load now: a missing one is an error before any frame
     _prepare_frames_dir(args)
     exports = Exports(files["detections"], files["csv"], files["coco"])
+    texts = TextExport(files["txt"]) if files["txt"] else None
     problems: list[str] = []
     try:
         for spec, video in zip(args.inputs, videos, strict=True):
-            problems += _process_one(args, spec, video, processors, exports)
+            problems += _process_one(args, spec, video, processors, exports, texts)
     except BaseException:
         exports.abort()
+        if texts is not None:
+            texts.abort()
         raise
     exports.commit()
+    if texts is not None:
+        texts.commit()
     for line in problems:
         print(f"visionapp: {line}", file=sys.stderr)
     return 2 if any(p.startswith("error") for p in problems) else 0
 
 
 def _process_one(args, spec: str, video: Path | None, processors: tuple,
-                 exports: Exports) -> list[str]:
+                 exports: Exports, texts: TextExport | None = None) -> list[str]:
     source = open_source(spec, realtime=False, default_demo_frames=DEMO_FRAMES_DEFAULT,
                          folder_fps=args.fps or 1.0, camera_wh=_camera_size(args.camera_size),
                          camera_fps=args.camera_fps)
@@ -180,7 +192,7 @@ def _process_one(args, spec: str, video: Path | None, processors: tuple,
             total = min(total or args.max_frames, args.max_frames)
         frames = _limited(source, args.max_frames)
         outputs = Outputs(args, video, source, source.info.name if spec[:4] != "demo" else spec,
-                          exports)
+                          exports, texts)
         bar = _progress(total, source.info.name, not args.quiet)
         stop = threading.Event()
         try:
@@ -435,6 +447,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--detections", help="JSON lines file: one record per frame")
     p.add_argument("--csv", help="CSV file: one row per detected box")
     p.add_argument("--coco", help="COCO-format detections (JSON) for all inputs")
+    p.add_argument("--txt", help="text file: the text read (ocr) per image, and per video "
+                                 "frame where it changes")
     p.add_argument("--frames-dir", type=Path, help="save every Nth annotated frame here")
     p.add_argument("--every", type=int, default=1, metavar="N", help="with --frames-dir")
     p.add_argument("--fps", type=float, default=0.0, help="output fps (default: the source's)")

@@ -41,6 +41,12 @@ BUILTINS: dict[str, str] = {
     "mediapipe.face_detection": "visionapp.processors.mediapipe_tasks:FaceDetection",
     "yolo.detect": "visionapp.processors.yolo:YoloDetect",
     "classifier": "visionapp.processors.classifier:Classifier",
+    "ocr": "visionapp.processors.ocr:Ocr",
+    "pose.angles": "visionapp.processors.pose_metrics:PoseAngles",
+    "pose.reps": "visionapp.processors.pose_metrics:PoseReps",
+    "hands.gestures": "visionapp.processors.gestures:HandGestures",
+    "mediapipe.holistic": "visionapp.processors.holistic:Holistic",
+    "background": "visionapp.processors.background:Background",
 }
 
 
