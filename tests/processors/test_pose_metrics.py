@@ -64,15 +64,17 @@ def test_known_joint_angles(knee, elbow):
         assert angles[f"{side}_elbow"] == pytest.approx(elbow, abs=0.2)
     # Each measured joint is labelled where it is.
     labels = dict(zip(result.detections.labels, result.detections.xyxy, strict=True))
-    box = labels[f"left knee {knee:.0f}"]
+    box = labels[f"L knee {knee:.0f}"]
     assert box[0] < 280 < box[2] and box[1] < 380 < box[3]
+    assert result.text[1].endswith(f"knees {knee:.0f}/{knee:.0f}")
 
 
 def test_a_hidden_landmark_is_not_measured():
     result = registry.create("pose.angles")(frame_with(body(hidden=(15,))))  # left wrist
     angles = result.values["angles_deg"]
     assert angles["left_elbow"] is None and angles["right_elbow"] is not None
-    assert not any(label.startswith("left elbow") for label in result.detections.labels)
+    assert not any(label.startswith("L elbow") for label in result.detections.labels)
+    assert result.text[0].startswith("angles L/R: elbows -/")
 
 
 def test_angles_without_pose_say_which_processor_to_add(capsys, tmp_path):

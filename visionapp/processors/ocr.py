@@ -114,7 +114,8 @@ class Ocr(ProcessorBase):
             x0, y0 = min(self.roi_x, w - 1), min(self.roi_y, h - 1)
             x1 = w if self.roi_width == 0 else min(w, x0 + self.roi_width)
             y1 = h if self.roi_height == 0 else min(h, y0 + self.roi_height)
-            return [(x0, y0, x1, y1)]
+            small = x1 - x0 < MIN_REGION_PX or y1 - y0 < MIN_REGION_PX
+            return [] if small else [(x0, y0, x1, y1)]
         out = []
         for result in frame.context:
             for x1, y1, x2, y2 in result.detections.xyxy:
@@ -144,9 +145,11 @@ class Ocr(ProcessorBase):
 
     def __call__(self, frame: Frame) -> Result:
         boxes = self.regions(frame)
-        if not boxes and self.region == "boxes":
-            return Result(self.name, text=("ocr: no boxes from earlier processors to read "
-                                           "(add e.g. yolo.detect or template before it)",),
+        if not boxes:
+            why = ("no boxes from earlier processors to read (add e.g. yolo.detect or template "
+                   "before it)" if self.region == "boxes" else
+                   f"the ROI is under {MIN_REGION_PX} px or outside the frame")
+            return Result(self.name, text=(f"ocr: {why}",),
                           values={"engine": self.engine, "text": "", "lines": 0, "words": 0,
                                   "regions": []})
         found = [self.read_region(frame.image, box) for box in boxes]

@@ -101,16 +101,26 @@ class PoseAngles(ProcessorBase):
                 continue
             x, y = body.points_xy[JOINTS[joint][1]]
             boxes.append([x - half, y - half, x + half, y + half])
-            labels.append(f"{joint.replace('_', ' ')} {value:.0f}")
+            side, part = joint.split("_")
+            labels.append(f"{side[0].upper()} {part} {value:.0f}")
         dets = Detections.from_lists(boxes, [1.0] * len(boxes), labels)
-        shown = [f"{j.replace('_', ' ')}: " + ("-" if v is None else f"{v:.0f} deg")
-                 for j, v in angles.items()]
-        return Result(self.name, detections=dets,
-                      text=("angles: " + ", ".join(shown[:4]), *([", ".join(shown[4:])]
-                                                                  if shown[4:] else [])),
+        return Result(self.name, detections=dets, text=_angle_lines(angles),
                       values={"bodies": len(found),
                               "angles_deg": {j: None if v is None else round(v, 1)
                                              for j, v in angles.items()}})
+
+
+def _angle_lines(angles: dict[str, float | None]) -> tuple[str, ...]:
+    """The readout: "angles L/R: elbows 170/95, shoulders 20/35" and the legs' line."""
+    def pair(part: str) -> str:
+        shown = ["-" if angles[f"{s}_{part}"] is None else f"{angles[f'{s}_{part}']:.0f}"
+                 for s in ("left", "right")]
+        return f"{part}s {'/'.join(shown)}"
+
+    groups = [[pair(p) for p in parts if f"left_{p}" in angles]
+              for parts in (("elbow", "shoulder"), ("hip", "knee"))]
+    lines = [", ".join(g) for g in groups if g]
+    return (f"angles L/R: {lines[0]}", *lines[1:])
 
 
 # ----------------------------------------------------------------------------- repetitions
