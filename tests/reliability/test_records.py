@@ -176,6 +176,14 @@ def test_a_wrong_record_is_caught_by_the_schema(validator, every_processor_recor
     wrong = json.loads(json.dumps(record))
     wrong["results"][0]["values"]["edge_fraction"] = "12%"
     assert list(validator.iter_errors(wrong))
+    ocr, _, _ = every_processor_record["ocr"]
+    wrong = json.loads(json.dumps(ocr))
+    wrong["results"][0]["values"]["regions"][0]["orientation_deg"] = 45  # only quarter turns
+    assert list(validator.iter_errors(wrong))
+    reps, _, _ = every_processor_record["pose.reps"]
+    wrong = json.loads(json.dumps(reps))
+    wrong["results"][0]["values"]["count"] = -1
+    assert list(validator.iter_errors(wrong))
 
 
 def test_frame_level_answers_are_in_the_record(every_processor_record):
