@@ -12,10 +12,12 @@ if ! "$PYTHON" -c 'import sys; raise SystemExit(sys.version_info < (3, 11))' 2>/
 fi
 
 # --- OS packages: a virtual X server for the window test, Qt's xcb plugin libraries, PulseAudio
-# client (Qt multimedia), and OpenCV's Haar cascades as a fallback to the wheel's copy.
+# client (Qt multimedia), OpenCV's Haar cascades as a fallback to the wheel's copy, Tesseract OCR
+# with English (and its orientation model), and DejaVu fonts (OCR test pages, RapidOCR's font).
 OS_PACKAGES=(xvfb xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0
              libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libxkbcommon-x11-0
-             libegl1 libgl1 libfontconfig1 libdbus-1-3 libpulse0 opencv-data)
+             libegl1 libgl1 libfontconfig1 libdbus-1-3 libpulse0 opencv-data
+             tesseract-ocr tesseract-ocr-eng fonts-dejavu-core)
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
     missing=()
     for pkg in "${OS_PACKAGES[@]}"; do
@@ -42,8 +44,9 @@ want=$(cat pyproject.toml setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e ".[all,dev]"
-    # MediaPipe needs opencv-contrib-python, Ultralytics opencv-python; both are pinned to the same
-    # release and both write cv2/. Reinstalling contrib last leaves its (superset) build in place.
+    # MediaPipe needs opencv-contrib-python, Ultralytics opencv-python, RapidOCR
+    # opencv-python-headless; all are pinned to the same release and all write cv2/. Reinstalling
+    # contrib last leaves its (superset) build in place.
     contrib=$(.venv/bin/python -m pip show opencv-contrib-python | awk '/^Version:/{print $2}')
     .venv/bin/python -m pip install -q --no-deps --force-reinstall "opencv-contrib-python==$contrib"
     .venv/bin/python -m pip check

@@ -118,3 +118,21 @@ def model_search_dirs() -> list[tuple[Path, str]]:
 def training_runs_dir() -> Path:
     """Work folders of training runs: checkpoints, the child process's log."""
     return user_cache_dir() / "runs"
+
+
+# Chains for common projects (text reader, exercise counter, gesture control, portrait), saved as
+# ordinary chain files: `visionapp process INPUT --chain resources/presets/NAME.toml`.
+PRESETS_DIR = RESOURCES_DIR / "presets"
+
+# TrueType fonts a Debian/Ubuntu system has (fonts-dejavu-core, pulled in by fontconfig); RapidOCR
+# is pointed at one so it never downloads a font of its own.
+SYSTEM_FONT_FILES = (
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"),
+    Path("/usr/share/fonts/truetype/freefont/FreeSans.ttf"),
+)
+
+
+def preset_files() -> list[Path]:
+    """The preset chain files, by name."""
+    return sorted(PRESETS_DIR.glob("*.toml")) if PRESETS_DIR.is_dir() else []

@@ -20,6 +20,7 @@ from visionapp.core import registry
 from visionapp.core.export import Exports
 from visionapp.core.sources import open_source
 from visionapp.core.types import Detections, Frame, Result
+from visionapp.processors.ocr_samples import render_page, system_fonts
 
 SCHEMA_PATH = REPO / "resources" / "record.schema.json"
 # Processors whose only output is the changed frame: their values are documented as empty.
@@ -82,6 +83,9 @@ def every_processor_record(shared_assets, classifier_model, tmp_path_factory):
     boxes = Result("finder", detections=Detections.from_lists(
         [[8, 8, 40, 40], [50, 10, 90, 50]], [1.0, 1.0], ["thing", "thing"]))
     model = str(classifier_model)
+    pose = registry.create("mediapipe.pose")(dancer)
+    hands = registry.create("mediapipe.hands")(_still(hand))
+    page = render_page(["Invoice 2024-117", "total due 348.50"], system_fonts()[0], 28)
     cases = {
         "adjust.grayscale": ({}, _still(lena)),
         "adjust.brightness_contrast": ({"alpha": 1.5}, _still(lena)),
@@ -108,6 +112,13 @@ def every_processor_record(shared_assets, classifier_model, tmp_path_factory):
         "cnn.features": ({"model": model}, _still(circle)),
         "cnn.features filters": ({"model": model, "view": "filters"}, _still(circle)),
         "cnn.features no model": ({"model": "absent.keras"}, _still(circle)),
+        "ocr": ({"engine": "tesseract"}, _still(page)),
+        "ocr rapidocr": ({"engine": "rapidocr", "level": "word", "deskew": True}, _still(page)),
+        "pose.angles": ({}, dancer.with_context((pose,))),
+        "pose.reps": ({"exercise": "biceps_curl"}, dancer.with_context((pose,))),
+        "hands.gestures": ({}, _still(hand, (hands,))),
+        "mediapipe.holistic": ({}, dancer),
+        "background": ({"mode": "grey"}, dancer),
     }
     folder = tmp_path_factory.mktemp("records")
     exports = Exports(folder / "r.jsonl", folder / "r.csv")
@@ -174,6 +185,14 @@ def test_a_wrong_record_is_caught_by_the_schema(validator, every_processor_recor
     wrong = json.loads(json.dumps(record))
     wrong["results"][0]["values"]["edge_fraction"] = "12%"
     assert list(validator.iter_errors(wrong))
+    ocr, _, _ = every_processor_record["ocr"]
+    wrong = json.loads(json.dumps(ocr))
+    wrong["results"][0]["values"]["regions"][0]["orientation_deg"] = 45  # only quarter turns
+    assert list(validator.iter_errors(wrong))
+    reps, _, _ = every_processor_record["pose.reps"]
+    wrong = json.loads(json.dumps(reps))
+    wrong["results"][0]["values"]["count"] = -1
+    assert list(validator.iter_errors(wrong))
 
 
 def test_frame_level_answers_are_in_the_record(every_processor_record):
@@ -199,6 +218,18 @@ def test_frame_level_answers_are_in_the_record(every_processor_record):
     assert hands["fingers_up"] == [2] and hands["handedness"][0] in ("Left", "Right")
     assert values("mediapipe.pose") == {"poses": 1}
     assert values("mediapipe.face_detection") == {"faces": 1}
+    ocr = values("ocr")  # rendered text: read exactly, one box per line with its text
+    assert ocr["text"] == "Invoice 2024-117\ntotal due 348.50" and ocr["lines"] == 2
+    assert every_processor_record["ocr"][0]["detections"][0]["label"] == "Invoice 2024-117"
+    assert values("ocr rapidocr")["words"] == 5
+    assert len(every_processor_record["ocr rapidocr"][0]["detections"]) == 5  # one per word
+    angles = values("pose.angles")["angles_deg"]
+    assert values("pose.angles")["bodies"] == 1 and len(angles) == 8
+    assert all(a is None or 0 <= a <= 180 for a in angles.values())
+    assert values("pose.reps")["count"] == 0 and values("pose.reps")["joint"] == "elbow"
+    assert [h["gesture"] for h in values("hands.gestures")["hands"]] == ["victory"]
+    assert values("mediapipe.holistic")["points"]["pose"] == 33
+    assert 0 < values("background")["person_fraction"] < 0.5
     yolo = values("yolo.detect")
     yolo_labels = [d["label"] for d in every_processor_record["yolo.detect"][0]["detections"]]
     assert yolo["counts"].get("car", 0) >= 1

@@ -114,7 +114,8 @@ def cmd_process(args: argparse.Namespace) -> int:
     _check_rate(args.camera_fps, "--camera-fps")
     plan = plan_batch_outputs(args.inputs, out=args.out, frames_dir=args.frames_dir,
                               force=args.force, files={"detections": args.detections,
-                                                       "csv": args.csv, "coco": args.coco})
+                                                       "csv": args.csv, "coco": args.coco,
+                                                       "txt": args.txt})
     args.frames_dir = plan.frames_dir
     if plan.shared:
         where = ", ".join(f"{args.inputs[i]} → {plan.videos[i] or plan.stems[i] + '_*'}"
@@ -126,7 +127,11 @@ def cmd_process(args: argparse.Namespace) -> int:
     from visionapp.core.prepare import prepare_chain
 
     prepare_chain(processors)  # models load now: a missing one is an error before any frame
-    exports = Exports(plan.files["detections"], plan.files["csv"], plan.files["coco"])
+    if plan.files["txt"] and not any(getattr(p, "reads_text", False) for p in processors):
+        raise ParameterError("--txt writes the text the chain reads, and no processor in it "
+                             "reads text: add -p ocr")
+    exports = Exports(plan.files["detections"], plan.files["csv"], plan.files["coco"],
+                      plan.files["txt"])
     done: list[str] = []  # outputs named complete
     problems: list[str] = []
     try:
@@ -315,6 +320,8 @@ def add_parsers(sub) -> None:
     p.add_argument("--detections", help="JSON lines file: one record per frame")
     p.add_argument("--csv", help="CSV file: one row per detected box")
     p.add_argument("--coco", help="COCO-format detections (JSON) for all inputs")
+    p.add_argument("--txt", help="text file: the text read (ocr) per image, and per video "
+                                 "frame where it changes")
     p.add_argument("--frames-dir", type=Path, help="save every Nth annotated frame here")
     p.add_argument("--every", type=int, default=1, metavar="N", help="with --frames-dir")
     p.add_argument("--fps", type=float, default=0.0, help="output fps (default: the source's)")

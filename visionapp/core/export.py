@@ -130,12 +130,15 @@ class Exports:
     """The result files of one batch run, shared by all its inputs."""
 
     def __init__(self, jsonl: Path | None = None, csv_path: Path | None = None,
-                 coco: Path | None = None):
+                 coco: Path | None = None, txt: Path | None = None):
+        from visionapp.core.text_export import TextExport
+
         self.jsonl = AtomicTextWriter(jsonl) if jsonl else None
         self.csv = AtomicTextWriter(csv_path) if csv_path else None
         if self.csv is not None:
             self.csv.write(",".join(CSV_HEADER) + "\n")
         self.coco = CocoWriter(coco) if coco else None
+        self.txt = TextExport(txt) if txt else None
 
     def write(self, source: str, file_name: str, frame: Frame,
               results: Sequence[Result]) -> None:
@@ -155,13 +158,15 @@ class Exports:
             self.csv.write(buffer.getvalue())
         if self.coco is not None:
             self.coco.add(file_name, frame, results)
+        if self.txt is not None:
+            self.txt.write(source, file, frame, results)
 
     def commit(self, partial: bool = False) -> list[Path]:
         """Name every file (``partial``: as ``<stem>.partial<suffix>``); returns the names."""
-        return [writer.commit(partial) for writer in (self.jsonl, self.csv, self.coco)
+        return [writer.commit(partial) for writer in (self.jsonl, self.csv, self.coco, self.txt)
                 if writer is not None]
 
     def abort(self) -> None:
-        for writer in (self.jsonl, self.csv, self.coco):
+        for writer in (self.jsonl, self.csv, self.coco, self.txt):
             if writer is not None:
                 writer.abort()

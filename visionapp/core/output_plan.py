@@ -142,7 +142,8 @@ def plan_batch_outputs(inputs: Sequence[str], *, out: str | None, files: dict[st
     named += [(f"--{key}", path) for key, path in paths.items() if path is not None]
     named += [("--frames-dir", folder)] if folder is not None else []
     refuse_clashes(named, inputs)
-    whats = {"detections": "detections file", "csv": "CSV file", "coco": "COCO file"}
+    whats = {"detections": "detections file", "csv": "CSV file", "coco": "COCO file",
+             "txt": "text file"}
     return BatchOutputs(
         stems=stems,
         videos=[check_output(v, force, "output video") if v else None for v in videos],

@@ -45,6 +45,12 @@ BUILTINS: dict[str, str] = {
     "conv.pool": "visionapp.processors.convolution:ConvPool",
     "channels": "visionapp.processors.channels:Channels",
     "cnn.features": "visionapp.processors.cnn_features:CnnFeatures",
+    "ocr": "visionapp.processors.ocr:Ocr",
+    "pose.angles": "visionapp.processors.pose_metrics:PoseAngles",
+    "pose.reps": "visionapp.processors.pose_metrics:PoseReps",
+    "hands.gestures": "visionapp.processors.gestures:HandGestures",
+    "mediapipe.holistic": "visionapp.processors.holistic:Holistic",
+    "background": "visionapp.processors.background:Background",
 }
 
 

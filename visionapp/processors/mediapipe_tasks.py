@@ -170,6 +170,8 @@ def get_task(kind: str, model_name: str, options: tuple[tuple[str, Any], ...], v
         "hands": (vision.HandLandmarkerOptions, vision.HandLandmarker),
         "pose": (vision.PoseLandmarkerOptions, vision.PoseLandmarker),
         "face_detection": (vision.FaceDetectorOptions, vision.FaceDetector),
+        "holistic": (vision.HolisticLandmarkerOptions, vision.HolisticLandmarker),
+        "segmenter": (vision.ImageSegmenterOptions, vision.ImageSegmenter),
     }[kind]
     mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
     opts = option_cls(base_options=BaseOptions(model_asset_path=path),
@@ -211,6 +213,11 @@ def _points(landmarks, width: int, height: int) -> np.ndarray:
                      2 * n).reshape(n, 2)
     xy *= (width, height)
     return xy
+
+
+def landmark_points(landmarks, width: int, height: int) -> np.ndarray:
+    """MediaPipe's normalised landmarks → (K, 2) float32 pixels."""
+    return _points(landmarks, width, height)
 
 
 @functools.cache
