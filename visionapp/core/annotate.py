@@ -156,3 +156,15 @@ def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = 
     if show_text:
         draw_text_block(canvas, [line for r in results for line in r.text], scale, thick)
     return np.hstack([canvas, *beside]) if beside else canvas
+
+
+class Annotator:
+    """The drawing of one stream of frames, owned by its driver (the batch run, the window).
+
+    Drawing that needs memory across frames lives here, keyed by what it follows, instead of in
+    a processor: processors stay pure functions of their settings and the frame.
+    """
+
+    def __call__(self, image: np.ndarray, results: Sequence[Result], *,
+                 show_text: bool = True) -> np.ndarray:
+        return annotate(image, results, show_text=show_text)

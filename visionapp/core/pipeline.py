@@ -60,11 +60,13 @@ def apply_chain(
     return tuple(results)
 
 
-def run(frames: Iterable[Frame], processors: Chain
+def run(frames: Iterable[Frame], processors: Chain,
+        on_error: Callable[[int, ProcessorFailed], None] | None = None,
         ) -> Generator[tuple[Frame, tuple[Result, ...]], Chain | None, None]:
-    """Yield ``(frame, results)`` per frame; ``send(new_chain)`` swaps the chain."""
+    """Yield ``(frame, results)`` per frame; ``send(new_chain)`` swaps the chain before the next
+    frame. ``on_error`` is :func:`apply_chain`'s policy for a processor that raises."""
     for frame in frames:
-        replacement = yield frame, apply_chain(frame, processors)
+        replacement = yield frame, apply_chain(frame, processors, on_error)
         if replacement is not None:
             processors = replacement
 

@@ -6,6 +6,7 @@ Layouts and units are in the names: ``xyxy`` is (x1, y1, x2, y2) in pixels, ``po
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,18 +32,20 @@ class Frame:
     still: bool = False
     # What the processors before this one in the chain found (e.g. face boxes to classify).
     context: tuple[Result, ...] = ()
+    # Which continuous stretch of video this frame belongs to: opening a source, seeking and
+    # looping start a new stream, so trackers and trails restart instead of guessing from
+    # timestamps that went backwards.
+    stream_id: int = 0
 
     @property
     def resolution_wh(self) -> tuple[int, int]:
         return int(self.image.shape[1]), int(self.image.shape[0])
 
     def with_image(self, image: NDArray[np.uint8]) -> Frame:
-        return Frame(image, self.index, self.timestamp_ms, self.captured_s, self.still,
-                     self.context)
+        return dataclasses.replace(self, image=image)
 
     def with_context(self, context: tuple[Result, ...]) -> Frame:
-        return Frame(self.image, self.index, self.timestamp_ms, self.captured_s, self.still,
-                     context)
+        return dataclasses.replace(self, context=context)
 
 
 def _f32(values, shape: tuple[int, ...]) -> NDArray[np.float32]:
