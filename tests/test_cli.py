@@ -181,6 +181,17 @@ def test_cli_imports_no_heavy_framework():
     assert result.stdout.strip() == "[]", result.stderr
 
 
+def test_output_cut_short_by_the_reader_is_not_an_error():
+    """`visionapp processors | head -1`: the reader closes the pipe; no traceback, no error."""
+    exe = str(Path(sys.executable).parent / "visionapp")
+    child = subprocess.Popen([exe, "processors"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = child.stdout.readline()
+    child.stdout.close()
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 0 and first, err
+    assert err == ""
+
+
 def test_processors_command_is_fast():
     exe = str(Path(sys.executable).parent / "visionapp")
     _run([exe, "processors"])  # warm the file cache

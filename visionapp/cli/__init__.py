@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -63,6 +64,10 @@ def _run(argv: Sequence[str] | None, interrupts: Interrupts) -> int:
     except VisionappError as exc:
         print(f"visionapp: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`visionapp processors | head`): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second complaint when Python flushes at exit
+        return 0
     except OSError as exc:  # not anticipated where it happened: still one line, never a trace
         where = f" {exc.filename!r}:" if exc.filename else ""
         print(f"visionapp: error:{where} {exc.strerror or exc}", file=sys.stderr)
