@@ -15,7 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-KINDS = ("course", "better", "mobilenet_v2", "vgg16", "efficientnet_b0")
+KIND_TITLES = {  # every model kind, with the title the training dialog shows
+    "course": "Course CNN (64×64, as in the notes)",
+    "better": "Better CNN (batch norm, GAP, dropout)",
+    "mobilenet_v2": "Transfer: MobileNetV2 (ImageNet)",
+    "vgg16": "Transfer: VGG16 (ImageNet)",
+    "efficientnet_b0": "Transfer: EfficientNetB0 (ImageNet)",
+}
+KINDS = tuple(KIND_TITLES)
 BACKBONES = {
     # kind: (keras.applications name, preprocessing, default weights file, input size)
     "mobilenet_v2": ("MobileNetV2", "mobilenet_v2", "mobilenet_v2_0.35_224_no_top.weights.h5",
