@@ -16,6 +16,7 @@ from pathlib import Path
 from benchmarks._common import shared, verdict
 from visionapp import paths
 from visionapp.training.classifier import ClassifierConfig, train
+from visionapp.training.progress import DatasetSummary, Epoch, Evaluation, Finished
 
 RUNS = {
     "course": ClassifierConfig("", kind="course", epochs=60, batch=32, patience=15),
@@ -43,15 +44,17 @@ def main() -> int:
         events = list(train(config))
         seconds = time.perf_counter() - t0
         done = events[-1]
-        if done.kind != "done":
+        if not isinstance(done, Finished):
             print(f"{name}: failed: {done.message}")
             ok = False
             continue
-        epochs = max((e.epoch for e in events if e.kind == "epoch"), default=0)
+        last = {type(e): e for e in events}
+        epochs = max((e.epoch for e in events if isinstance(e, Epoch)), default=0)
         acc = done.metrics["accuracy"]
-        images = next((e.extra["counts"] for e in events if "counts" in e.extra), {})
+        images = last[DatasetSummary].per_class
+        evaluation = last[Evaluation]
         if name == "transfer":
-            frozen = done.extra["frozen_accuracy"]
+            frozen = evaluation.frozen_accuracy
             good = frozen >= 0.92 and acc >= 0.94
             print(f"transfer (MobileNetV2 α0.35 224, ImageNet): frozen backbone {frozen:.1%} "
                   f"(target >= 92%), after fine-tuning {acc:.1%} (target >= 94%); {epochs} "
@@ -63,7 +66,7 @@ def main() -> int:
                   f"epochs, {seconds / 60:.1f} min {verdict(good)}")
         print(f"    split: {images}; precision {done.metrics['precision']:.3f}, recall "
               f"{done.metrics['recall']:.3f}, F1 {done.metrics['f1']:.3f}, confusion "
-              f"{done.extra['confusion']}")
+              f"{evaluation.confusion}")
         ok &= good
     return 0 if ok else 1
 

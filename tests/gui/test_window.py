@@ -261,6 +261,7 @@ def test_detector_dialog_trains_stops_and_hands_over_the_model(qtbot, window, sh
                                                                monkeypatch, tmp_path):
     from tests.training_data import yolo_dataset
     from visionapp import paths
+    from visionapp.training.progress import Epoch
 
     monkeypatch.setenv("VISIONAPP_MODELS_DIR", str(shared("models/yolov8n.pt").parent))
     monkeypatch.setattr(paths, "PROJECT_MODELS_DIR", tmp_path / "models")
@@ -268,19 +269,16 @@ def test_detector_dialog_trains_stops_and_hands_over_the_model(qtbot, window, sh
     data = yolo_dataset(tmp_path / "ds")
     window.open_detector_training()
     dialog = window.detector_dialog
-    dialog.data.setText(str(data))
-    dialog.weights.setText("yolov8n.pt")
-    dialog.epochs.setValue(30)
-    dialog.imgsz.setCurrentText("160")
-    dialog.batch.setValue(4)
-    dialog.device_box.setCurrentText("cpu")
-    dialog.name.setText("gui_shapes")
+    for name, value in (("data_yaml", str(data)), ("weights", "yolov8n.pt"), ("epochs", 30),
+                        ("imgsz", 160), ("batch", 4), ("device", "cpu"),
+                        ("name", "gui_shapes")):
+        dialog.settings.set_value(name, value)
     dialog.start_button.click()
-    qtbot.waitUntil(lambda: any(e.kind == "epoch" for e in dialog.events), timeout=120_000)
+    qtbot.waitUntil(lambda: any(isinstance(e, Epoch) for e in dialog.events), timeout=120_000)
     assert dialog.progress.value() > 0 and dialog.curves.series
     dialog.stop_button.click()  # stop: ends after the current batch, keeps the best so far
     qtbot.waitUntil(lambda: dialog.use_button.isEnabled(), timeout=120_000)
-    epochs = [e.epoch for e in dialog.events if e.kind == "epoch"]
+    epochs = [e.epoch for e in dialog.events if isinstance(e, Epoch)]
     assert max(epochs) < 30 and "stopped early" in dialog.log.toPlainText()
     dialog.use_button.click()
     (slot,) = window.chain.slots
@@ -308,6 +306,7 @@ def test_classifier_dialog_trains_stops_and_hot_swaps_the_model(qtbot, window, m
                                                                 tmp_path):
     from tests.training_data import shapes_dataset
     from visionapp import paths
+    from visionapp.training.progress import Epoch
 
     monkeypatch.setattr(paths, "PROJECT_MODELS_DIR", tmp_path / "models")
     data = shapes_dataset(tmp_path / "shapes", per_class=20)
@@ -317,22 +316,20 @@ def test_classifier_dialog_trains_stops_and_hot_swaps_the_model(qtbot, window, m
     assert "no model" in waiting.results[0].text[0]
     window.open_classifier_training()
     dialog = window.classifier_dialog
-    dialog.dataset.setText(str(data))
-    dialog.kind.setCurrentIndex(0)  # the course CNN: quick
-    dialog.epochs.setValue(200)
-    dialog.batch.setValue(8)
-    dialog.name.setText("dialog_model")
+    for name, value in (("dataset", str(data)), ("kind", "course"),  # the course CNN: quick
+                        ("epochs", 200), ("batch", 8), ("name", "dialog_model")):
+        dialog.settings.set_value(name, value)
     dialog.summary_button.click()
     qtbot.waitUntil(lambda: dialog.summary.rowCount() > 5, timeout=60_000)
     total = dialog.summary.item(dialog.summary.rowCount() - 1, 3).text()
     assert total == "813,217"  # the course CNN's parameter arithmetic
     dialog.start_button.click()
-    qtbot.waitUntil(lambda: sum(e.kind == "epoch" for e in dialog.events) >= 2,
+    qtbot.waitUntil(lambda: sum(isinstance(e, Epoch) for e in dialog.events) >= 2,
                     timeout=120_000)
     assert dialog.progress.value() > 0 and "accuracy" in dialog.curves.series
     dialog.stop_button.click()
     qtbot.waitUntil(lambda: dialog.use_button.isEnabled(), timeout=120_000)
-    assert max(e.epoch for e in dialog.events if e.kind == "epoch") < 200
+    assert max(e.epoch for e in dialog.events if isinstance(e, Epoch)) < 200
     assert dialog.confusion_table.rowCount() == 2
     dialog.use_button.click()
     swapped = next_packet(qtbot, window, lambda p: p.results and

@@ -60,8 +60,10 @@ def classifier_model(tmp_path_factory) -> Path:
                                              name="shapes")))
     finally:
         mp.undo()
+    from visionapp.training.progress import Failed, Finished
+
     done = events[-1]
-    assert done.kind == "done", [e.message for e in events if e.kind == "error"]
+    assert isinstance(done, Finished), [e.message for e in events if isinstance(e, Failed)]
     return Path(done.model_path)
 
 

@@ -18,6 +18,7 @@ from visionapp.training.classifier import ClassifierConfig
 from visionapp.training.classifier import train as train_classifier
 from visionapp.training.detector import DetectorConfig
 from visionapp.training.detector import train as train_detector
+from visionapp.training.progress import Batch, Epoch, Failed
 
 
 @pytest.fixture
@@ -124,8 +125,8 @@ def test_dialog_shows_a_refused_setting_and_stays_ready(qtbot, tmp_path, models_
 
     dialog = DetectorTrainingDialog()
     qtbot.addWidget(dialog)
-    dialog.data.setText(str(yolo_dataset(tmp_path / "ds")))
-    dialog.name.setText("../outside")
+    dialog.settings.set_value("data_yaml", str(yolo_dataset(tmp_path / "ds")))
+    dialog.settings.set_value("name", "../outside")
     dialog.start()
     assert not dialog.running and dialog.start_button.isEnabled()
     assert "plain file name" in dialog.log.toPlainText()
@@ -157,11 +158,11 @@ def test_detector_never_replaces_a_model_that_appeared_during_training(tmp_path,
     events = []
     for event in train_detector(config):
         events.append(event)
-        if content is None and event.kind in ("batch", "epoch"):
+        if content is None and isinstance(event, Batch | Epoch):
             content = _user_file(target)  # appears while the child trains
     assert content is not None and target.read_bytes() == content
     last = events[-1]
-    assert last.kind == "error" and str(target) in last.message and "\n" not in last.message
+    assert isinstance(last, Failed) and str(target) in last.message and "\n" not in last.message
     assert "appeared while training" in last.message
     kept = Path(last.message.split("the new model stays at ")[1].split(":")[0])
     assert kept.is_file() and kept.suffix == ".pt"
@@ -190,11 +191,11 @@ def test_classifier_never_replaces_a_model_that_appeared_during_training(tmp_pat
     events = []
     for event in train_classifier(config):
         events.append(event)
-        if content is None and event.kind in ("batch", "epoch"):
+        if content is None and isinstance(event, Batch | Epoch):
             content = _user_file(target)
     assert content is not None and target.read_bytes() == content
     last = events[-1]
-    assert last.kind == "error" and "appeared while training" in last.message
+    assert isinstance(last, Failed) and "appeared while training" in last.message
     assert str(target) in last.message and "\n" not in last.message
     # All or nothing: the card of the refused model was not placed beside the user's file.
     assert sorted(p.name for p in models_dir.iterdir()) == ["pets.keras"]
@@ -253,22 +254,22 @@ def test_a_crashing_child_is_one_line_with_the_log_path(tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()
     events = list(stream_child(module, {}, work, None))
-    assert [e.kind for e in events] == ["error"]
+    assert [type(e) for e in events] == [Failed]
     message = events[0].message
     assert "\n" not in message and "Traceback" not in message
     assert "ValueError: batch size 0 cannot be split" in message
-    assert str(work / "child.log") in message
+    assert str(work / "child.log") in message and events[0].log_path == str(work / "child.log")
     assert "Traceback" in (work / "child.log").read_text()  # the details are in the log
 
 
 def test_a_multi_line_child_error_arrives_as_one_line(tmp_path, monkeypatch, capsys):
     module = _child_module(tmp_path / "mods", """
         import json
-        print(json.dumps({"kind": "error", "message": "first problem\\nsecond problem"}))
+        print(json.dumps({"type": "Failed", "message": "first problem\\nsecond problem"}))
     """)
     monkeypatch.setenv("PYTHONPATH", str(tmp_path / "mods"))
     work = tmp_path / "work"
     work.mkdir()
     events = list(stream_child(module, {}, work, None))
-    assert events[-1].kind == "error" and "\n" not in events[-1].message
+    assert isinstance(events[-1], Failed) and "\n" not in events[-1].message
     assert "first problem" in events[-1].message and "second problem" in events[-1].message

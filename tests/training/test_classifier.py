@@ -17,6 +17,7 @@ from visionapp.core.errors import BadInput
 from visionapp.core.types import Detections, Frame, Result
 from visionapp.training.classifier import ClassifierConfig, train
 from visionapp.training.classifier_data import scan
+from visionapp.training.progress import Device, Epoch, Evaluation, Failed, Finished
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +44,17 @@ def models_dir(trained, monkeypatch):
 
 def test_shapes_reach_high_accuracy(trained):
     events = trained[2]
-    assert [e for e in events if e.kind == "error"] == []
+    assert [e for e in events if isinstance(e, Failed)] == []
     done = events[-1]
-    assert done.kind == "done" and done.metrics["accuracy"] >= 0.9
-    assert done.extra["class_names"] == ["circles", "squares"]
-    assert np.array(done.extra["confusion"]).sum() == 18  # the held-out test split
+    assert isinstance(done, Finished) and done.metrics["accuracy"] >= 0.9
+    (evaluation,) = [e for e in events if isinstance(e, Evaluation)]
+    assert evaluation.class_names == ("circles", "squares")
+    assert np.array(evaluation.confusion).sum() == 18  # the held-out test split
+    assert evaluation.split == "test" and evaluation.accuracy == done.metrics["accuracy"]
     assert any("self-test: the reloaded model predicts exactly" in e.message for e in events)
-    assert any(e.kind == "epoch" and "val_accuracy" in e.metrics for e in events)
-    assert any("training on the CPU" in e.message for e in events)
+    assert any(isinstance(e, Epoch) and "val_accuracy" in e.metrics for e in events)
+    assert any(isinstance(e, Device) and "training on the CPU" in e.description
+               for e in events)
 
 
 def test_saved_model_reloads_and_reproduces_the_reported_accuracy(trained, models_dir):
@@ -200,7 +204,8 @@ def test_pretrained_mobilenet_fine_tuned_beats_random_weights(shared, tmp_path, 
                                   fine_tune_epochs=1, backbone_weights=weights,
                                   name=f"mnv2_{label}")
         events = list(train(config))
-        assert events[-1].kind == "done", [e.message for e in events if e.kind == "error"]
+        assert isinstance(events[-1], Finished), [e.message for e in events
+                                                  if isinstance(e, Failed)]
         accuracy[label] = events[-1].metrics["accuracy"]
     assert accuracy["pretrained"] > accuracy["random"] + 0.15, accuracy
     assert accuracy["pretrained"] >= 0.75

@@ -11,6 +11,7 @@ from visionapp.cli import main
 from visionapp.core import registry
 from visionapp.core.types import Frame
 from visionapp.training.detector import DetectorConfig, train
+from visionapp.training.progress import Device, Epoch, Failed, Finished
 from visionapp.training.yolo_dataset import validate
 
 
@@ -55,17 +56,18 @@ def test_one_epoch_end_to_end_and_the_processor_loads_it(tmp_path):
     config = DetectorConfig(str(data), weights="yolov8n.pt", epochs=1, imgsz=160, batch=4,
                             device="cpu", name="shapes")
     events = list(train(config))
-    kinds = [e.kind for e in events]
-    assert "error" not in kinds, [e.message for e in events if e.kind == "error"]
-    epoch = next(e for e in events if e.kind == "epoch")
+    failed = [e.message for e in events if isinstance(e, Failed)]
+    assert failed == [], failed
+    epoch = next(e for e in events if isinstance(e, Epoch))
     assert {"train/box_loss", "metrics/mAP50"} <= set(epoch.metrics)
-    assert any("training on the CPU" in e.message for e in events)
+    assert any(isinstance(e, Device) and "training on the CPU" in e.description
+               for e in events)
     done = events[-1]
-    assert done.kind == "done" and done.model_path.endswith("shapes.pt")
+    assert isinstance(done, Finished) and done.model_path.endswith("shapes.pt")
     processor = registry.create("yolo.detect", {"weights": "shapes.pt", "backend": "pytorch",
                                                 "imgsz": 160})
     result = processor(Frame(np.zeros((160, 160, 3), np.uint8), 0, 0))
     assert processor.runtime((160, 160)).model.names == {0: "square", 1: "disc"}
     assert result.text[0].startswith("YOLO pytorch")
     again = list(train(config))  # the saved model is not overwritten without force
-    assert again[-1].kind == "error" and "already exists" in again[-1].message
+    assert isinstance(again[-1], Failed) and "already exists" in again[-1].message

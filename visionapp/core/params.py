@@ -4,12 +4,18 @@ The GUI builds its widgets from :func:`specs`, the CLI parses ``--set name.field
 :func:`parse_value`, and :func:`validate` (run from every processor's ``__post_init__``) rejects a
 value out of range — NaN and ±inf included — with a message naming the range, then checks the
 class's :class:`Rule` s between parameters (Canny's low ≤ high).
+
+Training configurations are declared the same way (a field without a default is a required
+setting, such as the dataset), so one validator serves both; a ``kind="name"`` string must be a
+plain file name, since it becomes one.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -19,6 +25,7 @@ from visionapp.core.errors import ParameterError
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+MAX_NAME_CHARS = 100
 
 
 def param(
@@ -33,7 +40,8 @@ def param(
 ) -> Any:
     """A dataclass field with the metadata the GUI and CLI need.
 
-    ``kind`` refines the widget for strings: "path" (file picker), "text".
+    ``kind`` refines the widget for strings: "path" (file picker), "folder" (folder picker),
+    "text", "name" (a plain file name: no folders, no leading dot; checked by :func:`validate`).
     """
     meta = {"min": min, "max": max, "step": step, "choices": choices, "kind": kind, "help": help}
     return dataclasses.field(default=default, metadata=meta)
@@ -41,6 +49,8 @@ def param(
 
 @dataclass(frozen=True, slots=True)
 class ParamSpec:
+    """One parameter; ``default`` is ``dataclasses.MISSING`` for a required one."""
+
     name: str
     type: type
     default: Any
@@ -67,16 +77,21 @@ class ParamSpec:
 
 
 def specs(processor_cls: type) -> list[ParamSpec]:
-    """The user-settable parameters of a processor class, in declaration order."""
+    """The user-settable parameters of a processor class (or a training config), in declaration
+    order. A field without a default takes its type from its annotation."""
     out = []
     for f in dataclasses.fields(processor_cls):
         if not f.init or f.name.startswith("_"):
             continue
         meta = f.metadata
+        if f.default is dataclasses.MISSING:  # required: the annotation says the type
+            kind = typing.get_type_hints(processor_cls)[f.name]
+        else:
+            kind = type(f.default)
         out.append(
             ParamSpec(
                 name=f.name,
-                type=type(f.default),
+                type=kind,
                 default=f.default,
                 min=meta.get("min"),
                 max=meta.get("max"),
@@ -122,6 +137,8 @@ def _allowed_text(spec: ParamSpec) -> str:
         return "choose one of: " + ", ".join(str(c) for c in spec.choices)
     if spec.type is bool:
         return "use true or false"
+    if spec.type is str:
+        return "use a string"
     return f"use {'an' if spec.type is int else 'a'} {spec.type.__name__} in " + _range_text(
         spec.min, spec.max)
 
@@ -144,11 +161,34 @@ def check_number(where: str, value: float, *, min: float | None = None,  # noqa:
                          f"{_range_text(min, max)}{extra}")
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` is not a plain file name (it is saved as NAME.suffix), or None."""
+    separators = {"/", "\\", os.sep} | ({os.altsep} if os.altsep else set())
+    if not name.strip():
+        return "is empty"
+    if any(sep in name for sep in separators):
+        return "contains a folder separator"
+    if name.startswith("."):
+        return "starts with a dot"
+    if ".." in name:
+        return "contains '..'"
+    if name != name.strip():
+        return "starts or ends with a space"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        return "contains a control character"
+    if len(name) > MAX_NAME_CHARS:
+        return f"is longer than {MAX_NAME_CHARS} characters"
+    return None
+
+
 def field_problem(spec: ParamSpec, value: Any, owner: str) -> str | None:
     """Why ``value`` cannot be parameter ``spec`` of ``owner``, or None if it can."""
     where = f"{owner}.{spec.name}"
     if not isinstance(value, spec.type) or (spec.type is int and isinstance(value, bool)):
         return f"{where}={value!r} has type {type(value).__name__}; " + _allowed_text(spec)
+    if spec.kind == "name" and (problem := name_problem(value)) is not None:
+        return (f"{where}={value!r} {problem}; use a plain file name such as 'my_model': no "
+                f"folders, no leading dot, at most {MAX_NAME_CHARS} characters")
     if spec.type is float and not math.isfinite(value):
         return f"{where}={value!r} is not a finite number; " + _allowed_text(spec)
     if spec.choices is not None and value not in spec.choices:
@@ -177,10 +217,11 @@ class Rule:
     message: str
 
 
-def broken_rules(processor_cls: type, values: Mapping[str, Any]) -> list[ParameterError]:
+def broken_rules(processor_cls: type, values: Mapping[str, Any],
+                 owner: str | None = None) -> list[ParameterError]:
     """The rules of ``processor_cls`` that ``values`` (every parameter, by name) break, each as
     the ParameterError validate() would raise: one line, with ``fields`` set."""
-    owner = getattr(processor_cls, "name", processor_cls.__name__)
+    owner = owner or getattr(processor_cls, "name", processor_cls.__name__)
     view = SimpleNamespace(**values)
     out = []
     for rule in getattr(processor_cls, "rules", ()):
@@ -190,10 +231,11 @@ def broken_rules(processor_cls: type, values: Mapping[str, Any]) -> list[Paramet
     return out
 
 
-def validate(processor: Any) -> None:
-    """Raise ParameterError if any field of ``processor`` is of the wrong type, not finite or out
-    of range, or if the values break one of the class's ``rules``."""
-    owner = getattr(processor, "name", type(processor).__name__)
+def validate(processor: Any, owner: str | None = None) -> None:
+    """Raise ParameterError if any field of ``processor`` (or a training config) is of the wrong
+    type, not finite, out of range, not a plain name, or if the values break one of the class's
+    ``rules``. Messages name ``owner.field``; ``owner`` defaults to the processor's name."""
+    owner = owner or getattr(processor, "name", type(processor).__name__)
     values = {}
     for spec in specs(type(processor)):
         value = getattr(processor, spec.name)
@@ -204,7 +246,7 @@ def validate(processor: Any) -> None:
         if problem is not None:
             raise ParameterError(problem, fields=(spec.name,))
         values[spec.name] = value
-    broken = broken_rules(type(processor), values)
+    broken = broken_rules(type(processor), values, owner)
     if broken:
         raise broken[0]
 

@@ -1,6 +1,7 @@
 """Train, fine-tune and evaluate an image classifier, in the shared training dialog frame:
 augmentation preview, the model's layers with output shapes and parameter counts, live curves,
-and at the end accuracy / precision / recall / F1, a confusion matrix and the worst mistakes."""
+and at the end accuracy / precision / recall / F1, a confusion matrix and the worst mistakes.
+The settings form is generated from :class:`visionapp.training.classifier.ClassifierConfig`."""
 
 from __future__ import annotations
 
@@ -11,31 +12,24 @@ import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
     QWidget,
 )
 
-from visionapp.gui.training_dialog import TrainingDialog
+from visionapp.gui.training_dialog import RunEnded, TrainingDialog
 from visionapp.training.classifier import ClassifierConfig, train
-from visionapp.training.progress import Progress
+from visionapp.training.classifier_models import KIND_TITLES
+from visionapp.training.progress import Evaluation, Event, ModelSummary
 
-KIND_LABELS = {"course": "Course CNN (64×64, as in the notes)",
-               "better": "Better CNN (batch norm, GAP, dropout)",
-               "mobilenet_v2": "Transfer: MobileNetV2 (ImageNet)",
-               "vgg16": "Transfer: VGG16 (ImageNet)",
-               "efficientnet_b0": "Transfer: EfficientNetB0 (ImageNet)"}
+SCHEDULE_TITLES = {"auto": "auto (cosine: better CNN, fine-tuning)",
+                   "plateau": "halve when validation loss stalls",
+                   "cosine": "cosine decay to zero"}
 
 
 class _Side(QObject):
@@ -56,55 +50,9 @@ class ClassifierTrainingDialog(TrainingDialog):
     curve_keys = ("loss", "accuracy")
 
     def __init__(self, parent: QWidget | None = None, dataset: str = ""):
-        super().__init__("Train a classifier", parent)
-        self.dataset = self.path_row("dataset folder", dataset, lambda p: (
-            QFileDialog.getExistingDirectory(p, "Folder with one subfolder per class")))
-        self.kind = QComboBox()
-        for kind, label in KIND_LABELS.items():
-            self.kind.addItem(label, kind)
-        self.kind.setCurrentIndex(2)
-        self.image_size = QSpinBox()
-        self.image_size.setRange(0, 512)
-        self.image_size.setSpecialValueText("model's own")
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 500)
-        self.epochs.setValue(10)
-        self.batch = QSpinBox()
-        self.batch.setRange(1, 512)
-        self.batch.setValue(32)
-        self.lr = QDoubleSpinBox()
-        self.lr.setDecimals(5)
-        self.lr.setRange(1e-5, 1.0)
-        self.lr.setSingleStep(1e-4)
-        self.lr.setValue(1e-3)
-        self.schedule = QComboBox()
-        for value, label in (("auto", "auto (cosine: better CNN, fine-tuning)"),
-                             ("plateau", "halve when validation loss stalls"),
-                             ("cosine", "cosine decay to zero")):
-            self.schedule.addItem(label, value)
-        self.fine_layers = QSpinBox()
-        self.fine_layers.setRange(0, 300)
-        self.fine_layers.setValue(30)
-        self.fine_layers.setToolTip("backbones: unfreeze this many top layers after the frozen "
-                                    "phase (0: no fine-tuning)")
-        self.fine_epochs = QSpinBox()
-        self.fine_epochs.setRange(1, 200)
-        self.fine_epochs.setValue(5)
-        self.fine_lr = QDoubleSpinBox()
-        self.fine_lr.setDecimals(6)
-        self.fine_lr.setRange(1e-6, 1e-2)
-        self.fine_lr.setSingleStep(1e-5)
-        self.fine_lr.setValue(1e-4)
-        self.mixed = QCheckBox("mixed precision (GPU)")
-        self.name = QLineEdit("classifier")
-        for label, widget in (("model", self.kind), ("image size", self.image_size),
-                              ("epochs", self.epochs), ("batch size", self.batch),
-                              ("learning rate", self.lr), ("schedule", self.schedule),
-                              ("fine-tune top layers", self.fine_layers),
-                              ("fine-tune epochs", self.fine_epochs),
-                              ("fine-tune learning rate", self.fine_lr), ("", self.mixed),
-                              ("save as models/…keras", self.name)):
-            self.form.addRow(label, widget)
+        super().__init__("Train a classifier", ClassifierConfig, parent,
+                         values={"dataset": dataset},
+                         titles={"kind": KIND_TITLES, "schedule": SCHEDULE_TITLES})
         helpers = QHBoxLayout()
         self.preview_button = QPushButton("Preview augmentation")
         self.summary_button = QPushButton("Model summary")
@@ -128,23 +76,16 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.preview_button.clicked.connect(self.show_preview)
         self.summary_button.clicked.connect(self.show_summary)
 
-    def config(self) -> ClassifierConfig:
-        return ClassifierConfig(
-            dataset=self.dataset.text().strip(), kind=self.kind.currentData(),
-            image_size=self.image_size.value(), epochs=self.epochs.value(),
-            batch=self.batch.value(), learning_rate=self.lr.value(),
-            schedule=self.schedule.currentData(),
-            fine_tune_layers=self.fine_layers.value(), fine_tune_epochs=self.fine_epochs.value(),
-            fine_tune_lr=self.fine_lr.value(),
-            mixed_precision=self.mixed.isChecked(), name=self.name.text().strip() or "classifier")
+    def make_run(self, stop: threading.Event) -> Iterator[Event]:
+        return train(self.settings.config(), stop)
 
-    def make_run(self, stop: threading.Event) -> Iterator[Progress]:
-        return train(self.config(), stop)
-
-    def _on_event(self, event: Progress) -> None:
+    def _on_event(self, event: Event | RunEnded) -> None:
         super()._on_event(event)
-        if "summary" in event.extra:
-            self._fill_summary(event.extra["summary"])
+        match event:
+            case ModelSummary(rows=rows):
+                self._fill_summary(rows)
+            case Evaluation():
+                self.show_evaluation(event)
 
     # ---------------------------------------------------------------- helpers off the GUI thread
 
@@ -158,7 +99,7 @@ class ClassifierTrainingDialog(TrainingDialog):
         threading.Thread(target=run, daemon=True).start()
 
     def show_preview(self) -> None:
-        folder = self.dataset.text().strip()
+        folder = self.settings.value("dataset")
 
         def work():
             from visionapp.core.frameworks import before_tensorflow
@@ -173,7 +114,7 @@ class ClassifierTrainingDialog(TrainingDialog):
         self._background("preview", work)
 
     def show_summary(self) -> None:
-        config = self.config()
+        config = self.settings.config()
 
         def work():
             from visionapp.core.frameworks import before_tensorflow
@@ -215,16 +156,14 @@ class ClassifierTrainingDialog(TrainingDialog):
 
     # ---------------------------------------------------------------- evaluation
 
-    def on_done(self, event: Progress) -> None:
+    def show_evaluation(self, event: Evaluation) -> None:
         while self.eval_grid.count():
             self.eval_grid.takeAt(0).widget().deleteLater()
-        m = event.metrics
         self.eval_grid.addWidget(QLabel(
-            f"<b>held-out accuracy {m.get('accuracy', 0):.3f}</b> — precision "
-            f"{m.get('precision', 0):.3f}, recall {m.get('recall', 0):.3f}, F1 "
-            f"{m.get('f1', 0):.3f}"), 0, 0, 1, 2)
-        names = event.extra.get("class_names", [])
-        confusion = np.asarray(event.extra.get("confusion", []))
+            f"<b>held-out accuracy {event.accuracy:.3f}</b> — precision "
+            f"{event.precision:.3f}, recall {event.recall:.3f}, F1 {event.f1:.3f}"), 0, 0, 1, 2)
+        names = event.class_names
+        confusion = np.asarray(event.confusion)
         table = QTableWidget(len(names), len(names))
         table.setHorizontalHeaderLabels([f"predicted {n}" for n in names])
         table.setVerticalHeaderLabels([f"true {n}" for n in names])
@@ -242,15 +181,16 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.eval_grid.addWidget(table, 2, 0)
         worst = QWidget()
         row = QHBoxLayout(worst)
-        for item in event.extra.get("worst", [])[:6]:
+        for mistake in event.worst[:6]:
             import cv2
 
-            image = cv2.imread(item["path"])
+            image = cv2.imread(mistake.path)
             tile = QLabel()
             if image is not None:
                 tile.setPixmap(rgb_pixmap(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), 96))
-            tile.setToolTip(item["path"])
-            caption = QLabel(f"{item['true']} → {item['predicted']} {item['score']:.2f}")
+            tile.setToolTip(mistake.path)
+            caption = QLabel(f"{mistake.true_class} → {mistake.predicted_class} "
+                             f"{mistake.score:.2f}")
             column = QWidget()
             col = QGridLayout(column)
             col.addWidget(tile, 0, 0)

@@ -1,24 +1,24 @@
 """The training dialog frame: settings form, Start/Stop, progress with ETA, live curves, log.
 
-A subclass supplies the settings widgets and a Qt-free generator of Progress values
-(``make_run``); the frame runs that generator on a worker thread and shows what it yields.
+The settings form is generated from the training config's fields (:mod:`visionapp.gui.
+settings_form`). A subclass supplies a Qt-free generator of progress events (``make_run``); the
+frame runs it on a worker thread and shows each event by its type.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from visionapp.core.errors import VisionappError
-from visionapp.training.progress import Progress
+from visionapp.gui.settings_form import SettingsForm
+from visionapp.training.progress import Batch, Device, Epoch, Event, Failed, Finished
 
 PALETTE = ("#3b82f6", "#ef4444", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899")
 
@@ -80,17 +81,27 @@ class _Bridge(QObject):
     event = Signal(object)
 
 
+@dataclass(frozen=True)
+class RunEnded:
+    """Put on the bridge by the worker thread after the run's last event."""
+
+
 class TrainingDialog(QDialog):
     """The shared frame. ``model_ready`` carries the saved model's path after "Use this model"."""
 
     model_ready = Signal(str)
     curve_keys: tuple[str, ...] = ()  # which metrics to plot (substring match); () = all
 
-    def __init__(self, title: str, parent: QWidget | None = None):
+    def __init__(self, title: str, config_cls: type, parent: QWidget | None = None, *,
+                 values: Mapping[str, Any] | None = None,
+                 titles: Mapping[str, Mapping[Any, str]] | None = None,
+                 file_filters: Mapping[str, str] | None = None):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.resize(760, 640)
-        self.form = QFormLayout()
+        self.settings = SettingsForm(config_cls, values=values, titles=titles,
+                                     file_filters=file_filters)
+        self.form = QFormLayout()  # rows a subclass adds below the settings
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
@@ -108,6 +119,7 @@ class TrainingDialog(QDialog):
             buttons.addWidget(w)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.settings)
         layout.addLayout(self.form)
         layout.addLayout(buttons)
         row = QHBoxLayout()
@@ -122,30 +134,16 @@ class TrainingDialog(QDialog):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.model_path = ""
-        self.events: list[Progress] = []
+        self.events: list[Event] = []
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.use_button.clicked.connect(lambda: self.model_ready.emit(self.model_path))
 
     # subclasses -------------------------------------------------------------------------
 
-    def make_run(self, stop: threading.Event) -> Iterator[Progress]:
+    def make_run(self, stop: threading.Event) -> Iterator[Event]:
+        """The run of ``self.settings.config()`` (creating it checks every setting)."""
         raise NotImplementedError
-
-    def path_row(self, label: str, value: str, pick: Callable[[QWidget], str]) -> QLineEdit:
-        edit = QLineEdit(value)
-        browse = QPushButton("…")
-        browse.setFixedWidth(28)
-        browse.clicked.connect(lambda: (chosen := pick(self)) and edit.setText(chosen))
-        row = QHBoxLayout()
-        row.addWidget(edit, 1)
-        row.addWidget(browse)
-        self.form.addRow(label, row)
-        return edit
-
-    @staticmethod
-    def pick_file(parent: QWidget, caption: str = "Choose a file", filt: str = "") -> str:
-        return QFileDialog.getOpenFileName(parent, caption, str(Path.home()), filt)[0]
 
     # running ----------------------------------------------------------------------------
 
@@ -179,41 +177,41 @@ class TrainingDialog(QDialog):
         self.stop_button.setEnabled(False)
         self.log.appendPlainText("stopping after the current batch…")
 
-    def _drive(self, run: Iterator[Progress]) -> None:
+    def _drive(self, run: Iterator[Event]) -> None:
         try:
             for event in run:
                 self._bridge.event.emit(event)
         except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a crash
-            self._bridge.event.emit(Progress("error", f"{type(exc).__name__}: {exc}"))
-        self._bridge.event.emit(Progress("log", "", extra={"finished": True}))
+            self._bridge.event.emit(Failed(f"{type(exc).__name__}: {exc}"))
+        self._bridge.event.emit(RunEnded())
 
-    def _on_event(self, event: Progress) -> None:
-        self.events.append(event)
-        if event.extra.get("finished"):
+    def _on_event(self, event: Event | RunEnded) -> None:
+        """Show one event; a subclass handles the types it knows more about, then calls this."""
+        if isinstance(event, RunEnded):
             self.start_button.setEnabled(True)
             self.stop_button.setEnabled(False)
             return
-        if event.fraction:
-            self.progress.setValue(int(event.fraction * 1000))
-        if event.eta_s is not None:
-            self.eta.setText(f"ETA {event.eta_s:.0f} s")
-        if event.kind == "epoch":
-            keys = self.curve_keys
-            self.curves.add({k: v for k, v in event.metrics.items()
-                             if not keys or any(key in k for key in keys)})
-        if event.message and event.kind != "batch":
-            self.log.appendPlainText(event.message)
-            if event.message.startswith("training on"):
-                self.device.setText(event.message)
-        if event.kind == "done":
-            self.model_path = event.model_path
-            self.use_button.setEnabled(bool(event.model_path))
-            self.on_done(event)
-        elif event.kind == "error":
-            self.log.appendPlainText("error: " + event.message)
-
-    def on_done(self, event: Progress) -> None:
-        """Subclasses show their evaluation here."""
+        self.events.append(event)
+        line = event.message
+        match event:
+            case Batch(fraction=fraction):
+                self.progress.setValue(int(fraction * 1000))
+            case Epoch(fraction=fraction, eta_s=eta, metrics=metrics):
+                self.progress.setValue(int(fraction * 1000))
+                self.eta.setText(f"ETA {eta:.0f} s")
+                keys = self.curve_keys
+                self.curves.add({k: v for k, v in metrics.items()
+                                 if not keys or any(key in k for key in keys)})
+            case Device(description=description):
+                self.device.setText(description)
+            case Finished(model_path=path):
+                self.progress.setValue(1000)
+                self.model_path = path
+                self.use_button.setEnabled(bool(path))
+            case Failed(message=message):
+                line = "error: " + message
+        if line:
+            self.log.appendPlainText(line)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         if self.running:

@@ -142,8 +142,9 @@ class Classifier(ProcessorBase):
         size = loaded.image_size
         batch = np.stack([cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA)
                           for c in crops_rgb]).astype(np.float32)
-        out = np.asarray(loaded.model(batch, training=False), np.float64)
-        return np.concatenate([1 - out, out], axis=1) if out.shape[1] == 1 else out
+        from visionapp.processors.keras_inference import class_probabilities
+
+        return class_probabilities(loaded.model(batch, training=False))
 
     def __call__(self, frame: Frame) -> Result:
         loaded = self.loaded()

@@ -3,6 +3,7 @@ import training code (training builds its models from these):
 
 - :func:`custom_layers`: visionapp's own layers, registered so saved models load in Keras' safe
   mode.
+- :func:`class_probabilities`: a model's outputs as one probability per class.
 - :func:`gradcam`: where a classifier looks. The gradient of the class score with respect to the
   last feature map says how much each channel matters; weighting the channels by their mean
   gradient, summing, and keeping the positive part gives a coarse map of the evidence for that
@@ -32,6 +33,12 @@ def custom_layers() -> dict[str, type]:
 
     return {"CaffePreprocess": CaffePreprocess}
 
+
+def class_probabilities(outputs) -> np.ndarray:
+    """(N, classes) float64 probabilities from a classifier's (N, outputs) outputs: a binary
+    model's single sigmoid output p (the probability of class 1) becomes [1 − p, p]."""
+    out = np.asarray(outputs, np.float64)
+    return np.concatenate([1 - out, out], axis=1) if out.shape[1] == 1 else out
 
 
 def feature_layer_index(model) -> int:

@@ -1,1 +1,2 @@
-"""Training as Qt-free generators of Progress values (the CLI prints them, the GUI plots them)."""
+"""Training as Qt-free generators of typed progress events (the CLI prints them, the GUI plots
+them)."""

@@ -1,9 +1,10 @@
-"""Training runs in a child process that streams Progress values as JSON lines.
+"""Training runs in a child process that streams progress events as JSON lines.
 
-The child's stdout carries only those lines; everything the frameworks print goes to a log file.
-A crash, or the memory (GPU memory included) a run held, ends with the child. A stop request is a
-file the child checks after every batch. Whatever ends a run, the parent gets one ``error`` event
-of one line: the child's own message, or for a crash the exception it died of and the log's path.
+The child's stdout carries only those lines (:func:`visionapp.training.progress.to_json`);
+everything the frameworks print goes to a log file. A crash, or the memory (GPU memory included)
+a run held, ends with the child. A stop request is a file the child checks after every batch.
+Whatever ends a run without a model, the parent gets one :class:`Failed` event of one line: the
+child's own message, or for a crash the exception it died of and the log's path.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from visionapp import paths
-from visionapp.training.progress import Progress
+from visionapp.training.progress import Event, Failed, Finished, from_json, to_json
 
 
 def work_dir(name: str) -> Path:
@@ -32,10 +32,10 @@ def work_dir(name: str) -> Path:
 
 
 def stream_child(module: str, config: dict, work: Path,
-                 stop: threading.Event | None) -> Iterator[Progress]:
-    """Run ``python -m module --child CONFIG WORK`` and yield its Progress events.
+                 stop: threading.Event | None) -> Iterator[Event]:
+    """Run ``python -m module --child CONFIG WORK`` and yield its events.
 
-    Ends with exactly one ``done`` or ``error`` event, whose message is one line (a crash names
+    Ends with exactly one Finished or Failed event; a Failed message is one line (a crash names
     the exception the child died of and the log file with the full traceback).
     """
     stop_file = work / "STOP"
@@ -48,18 +48,19 @@ def stream_child(module: str, config: dict, work: Path,
         threading.Thread(target=_watch_stop, args=(stop, stop_file, child), daemon=True).start()
         for line in child.stdout:
             try:
-                event = Progress.from_json(line)
-            except (ValueError, TypeError):
+                event = from_json(line)
+            except ValueError:
                 continue
-            finished = finished or event.kind in ("done", "error")
-            if event.kind == "error":
-                event = replace(event, message=one_line(event.message, log_file))
+            finished = finished or isinstance(event, Finished | Failed)
+            if isinstance(event, Failed):
+                event = Failed(one_line(event.message, log_file), str(log_file))
             yield event
         child.wait()
     if not finished:
         cause = crash_cause(log_file.read_text(encoding="utf-8", errors="replace"))
-        yield Progress("error", f"training stopped unexpectedly (exit {child.returncode}"
-                       + (f": {cause}" if cause else "") + f"); details in {log_file}")
+        yield Failed(f"training stopped unexpectedly (exit {child.returncode}"
+                     + (f": {cause}" if cause else "") + f"); details in {log_file}",
+                     str(log_file))
 
 
 def one_line(message: str, log_file: Path) -> str:
@@ -101,13 +102,13 @@ def child_main(config_cls: type, body: Callable[[Any, Path], int]) -> None:
     raise SystemExit(body(config_cls(**json.loads(args.child)), Path(args.work)))
 
 
-def child_channel() -> Callable[[Progress], None]:
+def child_channel() -> Callable[[Event], None]:
     """In the child: keep stdout for JSON lines only and send all other output to stderr."""
     channel = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
-    def emit(event: Progress) -> None:
-        channel.write(event.to_json() + "\n")
+    def emit(event: Event) -> None:
+        channel.write(to_json(event) + "\n")
 
     return emit

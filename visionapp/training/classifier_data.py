@@ -24,7 +24,6 @@ class Dataset:
     class_names: list[str]
     files: dict[str, list[tuple[str, int]]]  # split → [(path, label)]
     skipped: list[str] = field(default_factory=list)  # "name: reason"
-    presplit: bool = False
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {split: dict(Counter(self.class_names[label] for _, label in items))
@@ -96,7 +95,7 @@ def scan(root: Path, *, val_fraction: float = 0.15, test_fraction: float = 0.15,
             raise BadInput(f"{root} has train/ but no validation/ (or val/) folder with images")
         if not files["train"]:
             raise BadInput(f"{root}/train contains no usable images")
-        return Dataset(class_names, files, skipped, presplit=True)
+        return Dataset(class_names, files, skipped)
     class_names = subdirs
     _check_classes(class_names, root)
     items = _class_files(root, class_names, skipped)

@@ -15,9 +15,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from visionapp.processors.keras_inference import custom_layers
-
-KINDS = ("course", "better", "mobilenet_v2", "vgg16", "efficientnet_b0")
+KIND_TITLES = {  # every model kind, with the title the training dialog shows
+    "course": "Course CNN (64×64, as in the notes)",
+    "better": "Better CNN (batch norm, GAP, dropout)",
+    "mobilenet_v2": "Transfer: MobileNetV2 (ImageNet)",
+    "vgg16": "Transfer: VGG16 (ImageNet)",
+    "efficientnet_b0": "Transfer: EfficientNetB0 (ImageNet)",
+}
+KINDS = tuple(KIND_TITLES)
 BACKBONES = {
     # kind: (keras.applications name, preprocessing, default weights file, input size)
     "mobilenet_v2": ("MobileNetV2", "mobilenet_v2", "mobilenet_v2_0.35_224_no_top.weights.h5",
@@ -25,7 +30,6 @@ BACKBONES = {
     "vgg16": ("VGG16", "vgg16", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5", 224),
     "efficientnet_b0": ("EfficientNetB0", "efficientnet", "efficientnetb0_notop.h5", 224),
 }
-BACKBONE_PREFIX = "backbone/"
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,6 @@ class BuiltModel:
     model: object  # keras.Model
     image_size: int
     preprocessing: str  # recorded in the model card
-    backbone_layers: tuple[str, ...] = ()  # names of the backbone's layers, bottom to top
 
 
 def _head(x, n_classes: int, dropout: float, l2: float):
@@ -97,6 +100,8 @@ def transfer(kind: str, n_classes: int, weights: Path | str | None, dropout: flo
     import keras
     from keras import layers
 
+    from visionapp.processors.keras_inference import custom_layers
+
     app_name, prep_name, _, size = BACKBONES[kind]
     kwargs = {}
     if kind == "mobilenet_v2":
@@ -117,7 +122,7 @@ def transfer(kind: str, n_classes: int, weights: Path | str | None, dropout: flo
     x = layers.GlobalAveragePooling2D(name="gap")(features)
     outputs = _head(x, n_classes, dropout, l2)
     model = keras.Model(inputs, outputs, name=f"{kind}_transfer")
-    return BuiltModel(model, size, prep_name, tuple(layer.name for layer in base.layers))
+    return BuiltModel(model, size, prep_name)
 
 
 def mobilenet_shape(weights: Path | str | None) -> tuple[float, int]:

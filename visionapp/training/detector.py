@@ -1,8 +1,8 @@
-"""Fine-tuning a YOLO detector on a YOLO-format dataset, streamed as Progress values.
+"""Fine-tuning a YOLO detector on a YOLO-format dataset, streamed as typed progress events.
 
 :func:`train` validates the dataset, then runs Ultralytics in a child process (so a crash or the
-GPU memory it held goes away with that process) that streams JSON lines: one ``epoch`` event per
-epoch with losses and mAP, ``batch`` events for the progress bar, then ``done``. Stop requests
+GPU memory it held goes away with that process) that streams JSON lines: an Epoch event per
+epoch with losses and mAP, Batch events for the progress bar, then Finished. Stop requests
 end the run after the current batch; the best epoch so far is kept. The best weights are saved
 as ``<name>.pt`` in the trained-models folder (the checkout's ``models/``, or the user's data
 folder for an installed copy; see :mod:`visionapp.paths`), where the ``yolo.detect`` processor
@@ -19,98 +19,99 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from visionapp import paths
 from visionapp.core.errors import VisionappError
 from visionapp.core.params import param
 from visionapp.training.child import child_channel, child_main, stream_child, work_dir
-from visionapp.training.progress import Progress
-from visionapp.training.saving import save_new
-from visionapp.training.settings import check_name, check_settings
-from visionapp.training.yolo_dataset import validate
-
-OWNER = "train-detector"
+from visionapp.training.progress import (
+    Batch,
+    DatasetSummary,
+    Device,
+    Epoch,
+    Event,
+    Failed,
+    Finished,
+    Log,
+)
+from visionapp.training.saving import place_trained
+from visionapp.training.settings import TrainingConfig
 
 
 @dataclass(frozen=True)
-class DetectorConfig:
-    data_yaml: str
-    weights: str = "auto"  # the pretrained start: auto, a name the resolver knows, or a path
+class DetectorConfig(TrainingConfig):
+    """Settings of a detector run. ``visionapp train-detector``'s options and the training
+    dialog's form are made from these fields; every value is checked on creation."""
+
+    owner: ClassVar[str] = "train-detector"
+
+    data_yaml: str = param(MISSING, kind="path", help="the dataset's data.yaml (YOLO format)")
+    weights: str = param("auto", kind="path",
+                         help="the pretrained start: auto, a model name the resolver knows, or a "
+                              "path")
     epochs: int = param(10, min=1, max=10000, help="passes over the training images")
     imgsz: int = param(640, min=32, max=4096, help="network input size in px")
     batch: int = param(16, min=1, max=4096, help="images per training step")
-    device: str = "auto"  # auto: every CUDA GPU (several → Ultralytics DDP), else the CPU
-    name: str = "detector"  # saved as <trained models dir>/<name>.pt
-    force: bool = False  # replace an existing <name>.pt
-
-    def __post_init__(self) -> None:
-        check_settings(self, OWNER)
-        check_name(self.name, OWNER)
+    device: str = param("auto", help="auto (every CUDA GPU, else the CPU), cpu, 0, or 0,1 for "
+                                     "several GPUs (Ultralytics DDP)")
+    name: str = param("detector", kind="name",
+                      help="saved as NAME.pt in the trained-models folder (visionapp models "
+                           "where)")
+    force: bool = param(False, help="replace an existing NAME.pt")
 
 
 def output_path(config: DetectorConfig) -> Path:
     return paths.trained_model_file(config.name, ".pt")
 
 
-def describe_device(device: str) -> tuple[str, str]:
-    """(Ultralytics device string, a sentence saying where training runs)."""
+def describe_device(device: str) -> tuple[str, Device]:
+    """(Ultralytics device string, where training runs)."""
     import torch
 
     count = torch.cuda.device_count()
     if device == "auto":
         device = ",".join(str(i) for i in range(count)) if count else "cpu"
     if device == "cpu":
-        return "cpu", "training on the CPU (no CUDA GPU found): expect minutes per epoch"
+        return "cpu", Device("training on the CPU (no CUDA GPU found): expect minutes per epoch")
     gpus = device.split(",")
-    names = ", ".join(torch.cuda.get_device_name(int(g)) for g in gpus if g.isdigit())
+    names = tuple(torch.cuda.get_device_name(int(g)) for g in gpus if g.isdigit())
     how = "DDP across GPUs" if len(gpus) > 1 else "one GPU"
-    return device, f"training on {how}: {names}"
+    return device, Device(f"training on {how}: {', '.join(names)}", names)
 
 
-def train(config: DetectorConfig, stop: threading.Event | None = None) -> Iterator[Progress]:
-    """Validate, train in a child process, save the best weights; yields Progress events."""
+def train(config: DetectorConfig, stop: threading.Event | None = None) -> Iterator[Event]:
+    """Validate, train in a child process, save the best weights. The last event is Finished
+    or Failed."""
+    from visionapp.training.yolo_dataset import validate
+
     try:
         report = validate(Path(config.data_yaml))
     except Exception as exc:  # noqa: BLE001 - BadInput and YAML problems alike
-        yield Progress("error", str(exc))
+        yield Failed(str(exc))
         return
-    yield Progress("log", f"dataset: {report.summary()}")
+    yield DatasetSummary(report.summary(), tuple(report.names), dict(report.images))
     for warning in report.warnings:
-        yield Progress("log", f"warning: {warning}")
+        yield Log(f"warning: {warning}")
     if report.errors:
-        yield Progress("error", "the dataset has problems; fix them and start again:\n- "
-                       + "\n- ".join(report.errors))
+        yield Failed("the dataset has problems; fix them and start again:\n- "
+                     + "\n- ".join(report.errors))
         return
     target = output_path(config)
     if target.exists() and not config.force:
-        yield Progress("error", f"{target} already exists; choose another name or allow "
-                       "replacing it")
+        yield Failed(f"{target} already exists; choose another name or allow replacing it")
         return
-    best = ""
     for event in stream_child("visionapp.training.detector", asdict(config),
                               work_dir(config.name), stop):
-        if event.kind == "error":
-            yield event
-            return
-        if event.kind == "done":
-            best = event.model_path
-        else:
-            yield event
-    try:
-        save_new([(Path(best), target)], force=config.force)
-    except VisionappError as exc:
-        yield Progress("error", str(exc))
-        return
-    except OSError as exc:
-        yield Progress("error", f"could not save the model as {target} ({exc.strerror or exc}); "
-                       f"the trained weights stay at {best}")
-        return
-    stopped = stop is not None and stop.is_set()
-    yield Progress("done", f"{'stopped early; ' if stopped else ''}best weights saved to "
-                   f"{target}; pick '{target.name}' as yolo.detect weights", fraction=1.0,
-                   model_path=str(target))
+        if isinstance(event, Finished):
+            problem = place_trained([(Path(event.model_path), target)], force=config.force)
+            stopped = stop is not None and stop.is_set()
+            event = Failed(problem) if problem else Finished(
+                str(target), f"{'stopped early; ' if stopped else ''}best weights saved to "
+                f"{target}; pick '{target.name}' as yolo.detect weights", stopped=stopped)
+        yield event
 
 
 class _Stop(Exception):
@@ -124,11 +125,11 @@ def _child(config: DetectorConfig, work: Path) -> int:
     from visionapp.processors.yolo import resolve_weights
 
     device, where = describe_device(config.device)
-    emit(Progress("log", where))
+    emit(where)
     try:
         model = load_yolo(resolve_weights(config.weights))
     except VisionappError as exc:
-        emit(Progress("error", f"pretrained start: {exc}"))
+        emit(Failed(f"pretrained start: {exc}"))
         return 1
     t0 = time.perf_counter()
     state = {"batches": 0}
@@ -139,8 +140,7 @@ def _child(config: DetectorConfig, work: Path) -> int:
         state["batches"] += 1
         per_epoch = max(1, len(trainer.train_loader))
         done = trainer.epoch + min(1.0, (state["batches"] % per_epoch or per_epoch) / per_epoch)
-        emit(Progress("batch", epoch=trainer.epoch + 1, epochs=trainer.epochs,
-                      fraction=done / trainer.epochs))
+        emit(Batch(trainer.epoch + 1, trainer.epochs, done / trainer.epochs))
 
     def on_epoch_end(trainer) -> None:
         metrics = {k.replace("(B)", ""): round(float(v), 5) for k, v in {
@@ -149,9 +149,7 @@ def _child(config: DetectorConfig, work: Path) -> int:
         epoch = trainer.epoch + 1
         elapsed = time.perf_counter() - t0
         eta = elapsed / epoch * (trainer.epochs - epoch)
-        emit(Progress("epoch", f"epoch {epoch}/{trainer.epochs}: " + ", ".join(
-            f"{k.split('/')[-1]} {v:.3f}" for k, v in metrics.items()), epoch=epoch,
-            epochs=trainer.epochs, fraction=epoch / trainer.epochs, eta_s=eta, metrics=metrics))
+        emit(Epoch(epoch, trainer.epochs, epoch / trainer.epochs, eta, metrics))
 
     model.add_callback("on_train_batch_end", on_batch_end)
     model.add_callback("on_fit_epoch_end", on_epoch_end)
@@ -161,17 +159,16 @@ def _child(config: DetectorConfig, work: Path) -> int:
                     project=str(work), name="run", exist_ok=True, plots=False, workers=0,
                     verbose=False, patience=max(10, config.epochs))
     except _Stop:
-        emit(Progress("log", "stopped on request after the current batch"))
+        emit(Log("stopped on request after the current batch"))
     trainer = model.trainer
     best = Path(trainer.best) if trainer is not None and trainer.best else None
     if best is None or not best.exists():
         last = Path(trainer.last) if trainer is not None and trainer.last else None
         best = last if last is not None and last.exists() else None
     if best is None:
-        emit(Progress("error", "training ended before the first epoch finished; nothing was "
-                      "saved"))
+        emit(Failed("training ended before the first epoch finished; nothing was saved"))
         return 1
-    emit(Progress("done", model_path=str(best)))
+    emit(Finished(str(best)))
     return 0
 
 
