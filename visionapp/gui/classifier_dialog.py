@@ -4,11 +4,12 @@ and at the end accuracy / precision / recall / F1, a confusion matrix and the wo
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionapp.gui.bridge import describe, run_function
 from visionapp.gui.training_dialog import TrainingDialog
 from visionapp.training.classifier import ClassifierConfig, train
 from visionapp.training.progress import Progress
@@ -36,10 +38,6 @@ KIND_LABELS = {"course": "Course CNN (64×64, as in the notes)",
                "mobilenet_v2": "Transfer: MobileNetV2 (ImageNet)",
                "vgg16": "Transfer: VGG16 (ImageNet)",
                "efficientnet_b0": "Transfer: EfficientNetB0 (ImageNet)"}
-
-
-class _Side(QObject):
-    ready = Signal(str, object)  # what, value — results of background helpers
 
 
 def rgb_pixmap(image: np.ndarray, max_side: int = 0) -> QPixmap:
@@ -123,8 +121,6 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.tabs.addTab(self.summary, "Layers")
         self.tabs.addTab(self.evaluation, "Evaluation")
         self.layout().insertWidget(self.layout().count() - 1, self.tabs, 2)
-        self._side = _Side()
-        self._side.ready.connect(self._side_ready)
         self.preview_button.clicked.connect(self.show_preview)
         self.summary_button.clicked.connect(self.show_summary)
 
@@ -148,14 +144,10 @@ class ClassifierTrainingDialog(TrainingDialog):
 
     # ---------------------------------------------------------------- helpers off the GUI thread
 
-    def _background(self, what: str, work) -> None:
-        def run() -> None:
-            try:
-                self._side.ready.emit(what, work())
-            except Exception as exc:  # noqa: BLE001 - shown in the log
-                self._side.ready.emit("error", f"{what}: {type(exc).__name__}: {exc}")
-
-        threading.Thread(target=run, daemon=True).start()
+    def _helper_failed(self, what: str, exc: BaseException) -> None:
+        message = f"{what}: {describe(exc)}"
+        self.preview.setText(message)
+        self.log.appendPlainText(message)
 
     def show_preview(self) -> None:
         folder = self.dataset.text().strip()
@@ -170,7 +162,8 @@ class ClassifierTrainingDialog(TrainingDialog):
             return augmentation_preview(dataset.files["train"], image_size=112)
 
         self.preview.setText("preparing…")
-        self._background("preview", work)
+        run_function(self, "augmentation-preview", work, self._show_preview,
+                     functools.partial(self._helper_failed, "preview"))
 
     def show_summary(self) -> None:
         config = self.config()
@@ -190,17 +183,12 @@ class ClassifierTrainingDialog(TrainingDialog):
                              backbone_weights=backbone)
             return cm.summary_rows(built.model)
 
-        self._background("summary", work)
+        run_function(self, "model-summary", work, self._fill_summary,
+                     functools.partial(self._helper_failed, "summary"))
 
-    def _side_ready(self, what: str, value) -> None:
-        if what == "preview":
-            self.preview.setPixmap(rgb_pixmap(value, 640))
-            self.tabs.setCurrentWidget(self.preview)
-        elif what == "summary":
-            self._fill_summary(value)
-        else:
-            self.preview.setText(str(value))
-            self.log.appendPlainText(str(value))
+    def _show_preview(self, image_rgb: np.ndarray) -> None:
+        self.preview.setPixmap(rgb_pixmap(image_rgb, 640))
+        self.tabs.setCurrentWidget(self.preview)
 
     def _fill_summary(self, rows) -> None:
         self.summary.setRowCount(len(rows) + 1)

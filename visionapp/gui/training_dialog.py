@@ -1,7 +1,9 @@
 """The training dialog frame: settings form, Start/Stop, progress with ETA, live curves, log.
 
 A subclass supplies the settings widgets and a Qt-free generator of Progress values
-(``make_run``); the frame runs that generator on a worker thread and shows what it yields.
+(``make_run``); the frame runs that generator on a :class:`ThreadWorker` and shows what it
+yields. The worker's ``finished`` re-arms Start; its error is written to the log (and, like every
+worker's, reaches the window's message line).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QDialog,
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from visionapp.core.errors import VisionappError
+from visionapp.gui.bridge import ThreadWorker, describe
 from visionapp.training.progress import Progress
 
 PALETTE = ("#3b82f6", "#ef4444", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899")
@@ -76,10 +79,6 @@ class Curves(QWidget):
             painter.drawText(right + 8, top + 14 + 16 * k, name)
 
 
-class _Bridge(QObject):
-    event = Signal(object)
-
-
 class TrainingDialog(QDialog):
     """The shared frame. ``model_ready`` carries the saved model's path after "Use this model"."""
 
@@ -117,10 +116,8 @@ class TrainingDialog(QDialog):
         layout.addWidget(self.device)
         layout.addWidget(self.curves, 2)
         layout.addWidget(self.log, 1)
-        self._bridge = _Bridge()
-        self._bridge.event.connect(self._on_event)
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker: ThreadWorker | None = None
         self.model_path = ""
         self.events: list[Progress] = []
         self.start_button.clicked.connect(self.start)
@@ -151,7 +148,7 @@ class TrainingDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker is not None and self._worker.is_running
 
     def start(self) -> None:
         if self.running:
@@ -171,28 +168,26 @@ class TrainingDialog(QDialog):
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.progress.setValue(0)
-        self._thread = threading.Thread(target=self._drive, args=(run,), daemon=True)
-        self._thread.start()
+        self._worker = ThreadWorker("training", parent=self)
+        self._worker.yielded.connect(self._on_event)
+        self._worker.errored.connect(self._on_error)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.start(run)
 
     def stop(self) -> None:
         self._stop.set()
         self.stop_button.setEnabled(False)
         self.log.appendPlainText("stopping after the current batch…")
 
-    def _drive(self, run: Iterator[Progress]) -> None:
-        try:
-            for event in run:
-                self._bridge.event.emit(event)
-        except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a crash
-            self._bridge.event.emit(Progress("error", f"{type(exc).__name__}: {exc}"))
-        self._bridge.event.emit(Progress("log", "", extra={"finished": True}))
+    def _on_error(self, exc: BaseException) -> None:
+        self.log.appendPlainText("error: " + describe(exc))
+
+    def _on_finished(self) -> None:
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
 
     def _on_event(self, event: Progress) -> None:
         self.events.append(event)
-        if event.extra.get("finished"):
-            self.start_button.setEnabled(True)
-            self.stop_button.setEnabled(False)
-            return
         if event.fraction:
             self.progress.setValue(int(event.fraction * 1000))
         if event.eta_s is not None:
