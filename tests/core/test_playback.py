@@ -300,3 +300,19 @@ def test_results_keep_their_slot_keys_when_a_processor_is_off(video):
     packet = drive.packet(lambda p: p.chain_version == 1)
     assert packet.keys == (4,) and isinstance(packet.results[0], Result)
     assert packet.results[0].processor == "sobel"
+
+
+def test_the_batch_path_and_the_window_drive_the_same_generator(video, tmp_path, monkeypatch):
+    """One code path from source to result: `visionapp process` and the window's playback both
+    run their frames through pipeline.run."""
+    from visionapp.cli import main as cli_main
+
+    calls, _ = spy_on_pipeline_run(monkeypatch)
+    assert cli_main(["process", str(video), "-p", "canny", "--detections",
+                     str(tmp_path / "out.jsonl"), "-q"]) == 0
+    assert [tuple(p.name for p in chain) for chain in calls] == [("canny",)]
+    drive = Driver()
+    drive.send(OpenSource(str(video)))
+    drive.send(chain(registry.create("canny")))
+    assert drive.packet().results[0].processor == "canny"
+    assert [tuple(p.name for p in chain) for chain in calls] == [("canny",), ("canny",)]
