@@ -22,39 +22,11 @@ from tests.conftest import (  # noqa: E402
     spy_on_pipeline_run,
     write_test_video,
 )
+from tests.gui.conftest import TIMEOUT_MS, next_packet  # noqa: E402
 from visionapp.cli import main as cli_main  # noqa: E402
 from visionapp.core.params import ProcessorBase  # noqa: E402
 from visionapp.gui.view import qimage_from_bgr  # noqa: E402
 from visionapp.gui.window import MainWindow  # noqa: E402
-
-TIMEOUT_MS = 15_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("VISIONAPP_DATA_DIR", str(tmp_path / "data"))
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    yield win
-    win.close()
-
-
-def next_packet(qtbot, window, predicate=lambda p: True):
-    """Wait for a painted frame for which ``predicate`` holds; return its Packet."""
-    seen = []
-
-    def check(packet):
-        if predicate(packet):
-            seen.append(packet)
-
-    window.frame_shown.connect(check)
-    try:
-        qtbot.waitUntil(lambda: bool(seen), timeout=TIMEOUT_MS)
-    finally:
-        window.frame_shown.disconnect(check)
-    return seen[0]
 
 
 def test_qimage_shares_the_numpy_buffer():
