@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
     def _latest(self) -> playback.Packet | None:
         return self.packet
 
-    def _slots(self) -> list:
+    def _slots(self) -> list[playback.ChainSlot]:
         return self.chain.slots
 
     # ---------------------------------------------------------------- layout
