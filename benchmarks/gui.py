@@ -102,9 +102,9 @@ def bench_live(app, qtbot_wait, soak_s: float) -> bool:
     window.show()
     window.open_source("demo:fps=30")
     qtbot_wait(3.0)
-    window.frame_ages_ms.clear()
+    window.readouts.frame_ages_ms.clear()
     qtbot_wait(6.0)
-    ages = np.asarray(window.frame_ages_ms)
+    ages = np.asarray(window.readouts.frame_ages_ms)
     p95 = float(np.percentile(ages, 95))
     ok_empty = p95 <= 2 * 1000 / 30
     print(f"latency, empty chain, 30 fps live: frame age median {np.median(ages):.1f} ms, "
@@ -115,7 +115,7 @@ def bench_live(app, qtbot_wait, soak_s: float) -> bool:
     ages_log: list[tuple[float, float]] = []
 
     def log_age(_packet) -> None:
-        ages_log.append((time.perf_counter(), window.frame_ages_ms[-1]))
+        ages_log.append((time.perf_counter(), window.readouts.frame_ages_ms[-1]))
 
     window.frame_shown.connect(log_age)
     gaps: list[float] = []
@@ -148,7 +148,7 @@ def bench_live(app, qtbot_wait, soak_s: float) -> bool:
           f"{len(gaps)} probes (target p99 <= 50) {verdict(stall99 <= 50)}")
     window.frame_shown.disconnect(log_age)
     window.close()  # stops the worker thread and closes the source
-    if window.worker.is_alive():
+    if window.live.is_alive():
         print("the worker thread did not stop when the window closed FAIL")
         return False
     window.deleteLater()

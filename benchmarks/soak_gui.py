@@ -136,7 +136,7 @@ class Soak:
         self.t_start = self.t_start or time.perf_counter()
         self.probe.stop()
         self.t_end = time.perf_counter()
-        self.alive_at_end = (self.window.isVisible() and self.window.worker.is_alive()
+        self.alive_at_end = (self.window.isVisible() and self.window.live.is_alive()
                              and self.t_end - self.last_shown_at < 5.0)
         self.window.set_paused(True)
         self._after(SETTLE_MS, self._final)

@@ -69,3 +69,29 @@ def tiny_video(tmp_path) -> Path:
 def frame_index_of(image: np.ndarray) -> int:
     """Read back the index that write_test_video encoded (valid for < 32 frames)."""
     return int(round(float(image[2:6, 2:6].mean()) / 8))
+
+
+def spy_on_pipeline_run(monkeypatch) -> tuple[list, list]:
+    """Wrap ``pipeline.run`` (every driver's generator) in a transparent spy; returns the lists
+    it fills: the processors of each call, and every chain sent into a running generator."""
+    from visionapp.core import pipeline
+
+    calls: list = []
+    sent: list = []
+    real = pipeline.run
+
+    def spy(frames, processors, on_error=None):
+        calls.append(processors)
+        inner = real(frames, processors, on_error)
+        value = None
+        while True:
+            try:
+                out = inner.send(value)
+            except StopIteration:
+                return
+            value = yield out
+            if value is not None:
+                sent.append(value)
+
+    monkeypatch.setattr(pipeline, "run", spy)
+    return calls, sent

@@ -136,3 +136,14 @@ SYSTEM_FONT_FILES = (
 def preset_files() -> list[Path]:
     """The preset chain files, by name."""
     return sorted(PRESETS_DIR.glob("*.toml")) if PRESETS_DIR.is_dir() else []
+
+
+def unique_path(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/stem+suffix``, or ``stem_1``, ``stem_2``, … : a name that does not exist yet, so
+    nothing the user made is overwritten (snapshots, recordings, templates cut from the view)."""
+    path = folder / f"{stem}{suffix}"
+    n = 1
+    while path.exists():
+        path = folder / f"{stem}_{n}{suffix}"
+        n += 1
+    return path

@@ -120,8 +120,7 @@ def test_each_event_type_lands_in_its_place(qtbot):
     assert dialog.events == events
     dialog._on_event(Failed("out of memory"))
     assert dialog.log.toPlainText().endswith("error: out of memory")
-    from visionapp.gui.training_dialog import RunEnded
-
-    dialog._on_event(RunEnded())
+    # The run's end comes from the worker's finished signal, not from an event.
+    dialog._on_finished()
     assert dialog.start_button.isEnabled() and not dialog.stop_button.isEnabled()
-    assert RunEnded() not in dialog.events
+    assert dialog.events == [*events, Failed("out of memory")]

@@ -16,40 +16,17 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from tests.conftest import REPO, frame_index_of, write_test_video  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    REPO,
+    frame_index_of,
+    spy_on_pipeline_run,
+    write_test_video,
+)
+from tests.gui.conftest import TIMEOUT_MS, next_packet  # noqa: E402
 from visionapp.cli import main as cli_main  # noqa: E402
 from visionapp.core.params import ProcessorBase  # noqa: E402
 from visionapp.gui.view import qimage_from_bgr  # noqa: E402
 from visionapp.gui.window import MainWindow  # noqa: E402
-
-TIMEOUT_MS = 15_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("VISIONAPP_DATA_DIR", str(tmp_path / "data"))
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    yield win
-    win.close()
-
-
-def next_packet(qtbot, window, predicate=lambda p: True):
-    """Wait for a painted frame for which ``predicate`` holds; return its Packet."""
-    seen = []
-
-    def check(packet):
-        if predicate(packet):
-            seen.append(packet)
-
-    window.frame_shown.connect(check)
-    try:
-        qtbot.waitUntil(lambda: bool(seen), timeout=TIMEOUT_MS)
-    finally:
-        window.frame_shown.disconnect(check)
-    return seen[0]
 
 
 def test_qimage_shares_the_numpy_buffer():
@@ -75,11 +52,28 @@ def test_canny_threshold_edit_changes_the_next_frame(qtbot, window):
     low.set_value(800)
     after = next_packet(qtbot, window, lambda p: p.chain_version > version + 0 and
                         p.results and window.chain.slots[0].processor.low == 800 and
-                        p.chain_version == window._chain_version)
+                        p.chain_version == window.live.chain_version)
     edges_after = int(np.count_nonzero(after.results[0].overlay))
     assert window.chain.slots[0].processor.low == 800
     assert edges_after < edges_before / 3
     assert "loading" not in window.chain.list.item(0).text()
+
+
+def test_a_chain_edit_in_the_window_reaches_pipeline_run_through_send(qtbot, monkeypatch,
+                                                                      window):
+    calls, sent = spy_on_pipeline_run(monkeypatch)
+    window.open_source("demo:size=320x240")
+    window.chain.add("canny")
+    next_packet(qtbot, window, lambda p: p.results and p.results[0].processor == "canny")
+    window.chain.panel.editors["high"].set_value(900)  # through the widgets, as a user would
+    window.chain.panel.editors["low"].set_value(800)
+    qtbot.waitUntil(lambda: not window.chain._debounce.isActive())
+    after = next_packet(qtbot, window, lambda p: p.chain_version == window.live.chain_version)
+    assert after.results[0].processor == "canny"
+    assert len(calls) == 1  # one generator for the window's life: the edit did not restart it
+    edited = [chain for chain in sent if chain and chain[0].name == "canny"
+              and (chain[0].low, chain[0].high) == (800, 900)]
+    assert edited, f"the edit never went in through send(): {sent}"
 
 
 def test_pause_step_and_seek_land_on_the_right_frame(qtbot, window, tmp_path):
@@ -102,17 +96,17 @@ def test_snapshot_and_record_write_decodable_files(qtbot, window, tmp_path):
     window.open_source("demo:size=320x240")
     window.chain.add("canny")
     next_packet(qtbot, window)
-    window.snap_raw.setChecked(True)
-    saved = window.snapshot()
+    window.bar.snap_raw.setChecked(True)
+    saved = window.capture.snapshot()
     assert len(saved) == 2
     assert cv2.imread(str(saved[0])).shape[:2] == (240, 320)
     assert cv2.imread(str(saved[1])).shape[:2] == (240, 320)
-    window.toggle_record()
-    qtbot.waitUntil(lambda: getattr(window, "_recording", False), timeout=TIMEOUT_MS)
+    window.capture.toggle_record()
+    qtbot.waitUntil(lambda: window.capture.recording, timeout=TIMEOUT_MS)
     start = window.packet.frame.index
     qtbot.waitUntil(lambda: window.packet.frame.index > start + 20, timeout=TIMEOUT_MS)
-    window.toggle_record()
-    qtbot.waitUntil(lambda: not window._recording, timeout=TIMEOUT_MS)
+    window.capture.toggle_record()
+    qtbot.waitUntil(lambda: not window.capture.recording, timeout=TIMEOUT_MS)
     (path,) = (Path(os.environ["VISIONAPP_DATA_DIR"]) / "recordings").glob("*.mp4")
     cap = cv2.VideoCapture(str(path))
     n = 0
@@ -136,7 +130,7 @@ def test_a_failing_processor_is_turned_off_and_the_app_keeps_running(qtbot, wind
     window.open_source("demo:size=320x240")
     window.chain.add("canny")
     window.chain.add_processor(Exploding())
-    qtbot.waitUntil(lambda: "exploding failed" in getattr(window, "last_error", ""),
+    qtbot.waitUntil(lambda: "exploding failed" in window.message.last_error,
                     timeout=TIMEOUT_MS)
     assert not window.chain.slots[1].enabled and "failed" in window.chain.list.item(1).text()
     assert "ZeroDivisionError" in window.message.text()
@@ -158,7 +152,7 @@ def test_template_drawn_on_the_view(qtbot, window):
     window.open_source("demo:size=320x240")
     next_packet(qtbot, window)
     window.set_paused(True)
-    window.template_from_view(100, 60, 40, 30)
+    window.gestures.on_rect(100, 60, 40, 30)
     (slot,) = window.chain.slots
     assert slot.processor.name == "template" and Path(slot.processor.template_path).is_file()
     packet = next_packet(qtbot, window, lambda p: p.results and
@@ -175,12 +169,12 @@ def test_chain_saved_from_gui_runs_identically_in_cli(qtbot, window, tmp_path, c
     window.chain.set_param(1, "view", "blend")
     qtbot.waitUntil(lambda: not window.chain._debounce.isActive())  # edits sent to the worker
     chain_file = tmp_path / "chain.toml"
-    window.save_chain_file(chain_file)
+    window.chain_files.save(chain_file)
     window.open_source(str(video))
     window.set_paused(True)
     window.seek_to(0)
     gui_packet = next_packet(qtbot, window, lambda p: p.position == 0 and len(p.results) == 2
-                             and p.chain_version == window._chain_version)
+                             and p.chain_version == window.live.chain_version)
     out = tmp_path / "cli.jsonl"
     frames = tmp_path / "frames"
     assert cli_main(["process", str(video), "--chain", str(chain_file), "--detections",
@@ -252,7 +246,7 @@ def test_mediapipe_processor_live_in_the_chain(qtbot, window, shared, monkeypatc
     assert packet.results[0].detections.labels[0] == "face"
     window.chain.panel.editors["min_detection_confidence"].set_value(1.0)
     qtbot.waitUntil(lambda: not window.chain._debounce.isActive())
-    after = next_packet(qtbot, window, lambda p: p.chain_version == window._chain_version
+    after = next_packet(qtbot, window, lambda p: p.chain_version == window.live.chain_version
                         and p.results)
     assert len(after.results[0].detections) == 0
 
@@ -267,8 +261,8 @@ def test_detector_dialog_trains_stops_and_hands_over_the_model(qtbot, window, sh
     monkeypatch.setattr(paths, "PROJECT_MODELS_DIR", tmp_path / "models")
     (tmp_path / "models").mkdir()
     data = yolo_dataset(tmp_path / "ds")
-    window.open_detector_training()
-    dialog = window.detector_dialog
+    window.training.open_detector()
+    dialog = window.training.detector_dialog
     for name, value in (("data_yaml", str(data)), ("weights", "yolov8n.pt"), ("epochs", 30),
                         ("imgsz", 160), ("batch", 4), ("device", "cpu"),
                         ("name", "gui_shapes")):
@@ -294,10 +288,10 @@ def test_clicking_a_yolo_box_explains_its_nms(qtbot, window, shared, monkeypatch
     packet = next_packet(qtbot, window, lambda p: p.results and len(p.results[0].detections))
     window.set_paused(True)
     x1, y1, x2, y2 = packet.results[0].detections.xyxy[0]
-    window.explain_at(int((x1 + x2) / 2), int((y1 + y2) / 2))
+    window.gestures.on_click(int((x1 + x2) / 2), int((y1 + y2) / 2))
     assert window.chain.slots[0].processor.show_candidates
     qtbot.waitUntil(lambda: not window.chain._debounce.isActive())
-    shown = next_packet(qtbot, window, lambda p: p.chain_version == window._chain_version
+    shown = next_packet(qtbot, window, lambda p: p.chain_version == window.live.chain_version
                         and p.results and p.results[0].candidates is not None)
     assert "candidates ->" in shown.results[0].text[1]
 
@@ -314,8 +308,8 @@ def test_classifier_dialog_trains_stops_and_hot_swaps_the_model(qtbot, window, m
     window.chain.add("classifier", {"model": "dialog_model.keras"})
     waiting = next_packet(qtbot, window, lambda p: p.results)
     assert "no model" in waiting.results[0].text[0]
-    window.open_classifier_training()
-    dialog = window.classifier_dialog
+    window.training.open_classifier()
+    dialog = window.training.classifier_dialog
     for name, value in (("dataset", str(data)), ("kind", "course"),  # the course CNN: quick
                         ("epochs", 200), ("batch", 8), ("name", "dialog_model")):
         dialog.settings.set_value(name, value)
@@ -336,6 +330,6 @@ def test_classifier_dialog_trains_stops_and_hot_swaps_the_model(qtbot, window, m
                           p.results[0].text[0].startswith("classifier: ")
                           and "no model" not in p.results[0].text[0])
     assert swapped.results[0].text[0].split()[1] in ("circles", "squares")
-    path = window.add_frame_to_class(str(tmp_path / "collected"), "cats")
+    path = window.training.add_frame_to_class(str(tmp_path / "collected"), "cats")
     assert path is not None and path.parent.name == "cats" and cv2.imread(str(path)) is not None
     dialog.close()

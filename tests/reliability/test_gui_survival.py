@@ -4,7 +4,7 @@ without the interpreter losing references to ``True`` or ``None``.
 PySide6 6.12.0 dropped one reference to ``True`` per ``Signal.emit()`` (and one to ``None`` per
 ``QLabel.setText``); on Python 3.11, where those objects are not immortal, the window aborted with
 ``Fatal Python error: bool_dealloc`` after a few thousand frames. This test plays an unthrottled
-demo source through ``MainWindow`` and its ``Worker`` and checks both reference counts at quiet
+demo source through ``MainWindow`` and its live worker and checks both reference counts at quiet
 points before and after; a guard stops early with a failure (instead of an interpreter abort)
 if either count starts to fall during the run.
 """
@@ -22,6 +22,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from visionapp.core.params import ProcessorBase  # noqa: E402
+from visionapp.core.playback_messages import Packet, Pause, Play  # noqa: E402
 from visionapp.core.types import Result  # noqa: E402
 from visionapp.gui.window import MainWindow  # noqa: E402
 
@@ -71,8 +72,8 @@ def test_window_survives_5000_frames_without_losing_references(qtbot, window):
     counts = {"ready": 0, "painted": 0, "shown": 0}
     guard: dict[str, object] = {}
 
-    def on_ready() -> None:
-        counts["ready"] += 1
+    def on_ready(value) -> None:
+        counts["ready"] += isinstance(value, Packet)
 
     def on_painted(_when: float) -> None:
         counts["painted"] += 1
@@ -85,9 +86,9 @@ def test_window_survives_5000_frames_without_losing_references(qtbot, window):
             if base_true - now_true > GUARD_FALL or base_none - now_none > GUARD_FALL:
                 guard["tripped"] = (counts["shown"] - guard["from"], base_true - now_true,
                                     base_none - now_none)
-                window.worker.set_paused(True)  # stop emitting before the interpreter aborts
+                window.live.send(Pause())  # stop emitting before the interpreter aborts
 
-    window.signals.frame_ready.connect(on_ready)
+    window.live.worker.yielded.connect(on_ready)
     window.view.painted.connect(on_painted)
     window.frame_shown.connect(on_shown)
     window.chain.add("canny")  # a real processor: edges found and drawn on every frame
@@ -96,7 +97,7 @@ def test_window_survives_5000_frames_without_losing_references(qtbot, window):
 
     def settle() -> tuple[int, int]:
         """Pause the worker, let queued events drain, collect garbage; the counts then."""
-        window.worker.set_paused(True)
+        window.live.send(Pause())
         qtbot.wait(300)
         gc.collect()
         return refcounts()
@@ -109,7 +110,7 @@ def test_window_survives_5000_frames_without_losing_references(qtbot, window):
     before = settle()
     start = dict(counts, processed=_processed[0])
     guard["from"], guard["base"] = counts["shown"], before
-    window.worker.set_paused(False)
+    window.live.send(Play())
     t0 = time.perf_counter()
     with qtbot.waitSignal(window.frame_shown, timeout=RUN_TIMEOUT_MS, check_params_cb=lambda _p:
                           counts["shown"] - start["shown"] >= FRAMES or "tripped" in guard):
@@ -126,9 +127,10 @@ def test_window_survives_5000_frames_without_losing_references(qtbot, window):
         .format(*leak))
     print(f"{run} in {elapsed_s:.1f} s; refcounts True {before[0]}→{after[0]}, "
           f"None {before[1]}→{after[1]}")
-    # Exercised: the worker's frame_ready emits, the view's painted emits and the window's
-    # frame_shown emits, each at least FRAMES times (latest-packet-wins: the worker emits only
-    # after the window took the previous packet, so processed ≥ ready ≥ shown).
+    # Exercised: the live worker's packet emits (its wake-up and yielded), the view's painted
+    # emits and the window's frame_shown emits, each at least FRAMES times (latest-packet-wins:
+    # the worker wakes the GUI only after it took the previous packet, so processed ≥ ready ≥
+    # shown).
     assert run["shown"] >= FRAMES
     assert run["ready"] >= run["shown"] and run["painted"] >= run["shown"]
     assert run["processed"] >= run["ready"]
@@ -136,9 +138,9 @@ def test_window_survives_5000_frames_without_losing_references(qtbot, window):
     assert before[1] - after[1] <= TOLERANCE, f"None lost {before[1] - after[1]} references"
 
     # Still alive and still playing: the worker thread runs and a new frame reaches the screen.
-    assert window.isVisible() and window.worker.is_alive()
+    assert window.isVisible() and window.live.is_alive()
     shown = counts["shown"]
-    window.worker.set_paused(False)
+    window.live.send(Play())
     with qtbot.waitSignal(window.frame_shown, timeout=10_000,
                           check_params_cb=lambda _p: counts["shown"] > shown + 10):
         pass

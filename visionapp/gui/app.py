@@ -69,10 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except VisionappError as exc:
             print(f"visionapp: error: {exc}", file=sys.stderr)
             return 2
-        window.chain.slots.clear()
-        window.chain.load_entries([])
-        for processor in processors:
-            window.chain.add_processor(processor)
+        window.chain.set_processors((processor, True) for processor in processors)
     if args.exit_after_first_frame:
         def report(_packet) -> None:
             print(f"first frame painted after {time.perf_counter() - t_start:.3f} s "

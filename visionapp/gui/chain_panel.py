@@ -1,7 +1,8 @@
 """The chain editor: processors in order, each with an on/off box, plus add/remove/reorder.
 
 The panel owns the list of ChainSlots; every change emits ``chain_changed`` and the window sends
-the new list to the worker. Processors are frozen values: an edit replaces one, never mutates it.
+the new list to the worker. Slots and processors are frozen values: an edit replaces one, never
+mutates it, so the list the worker holds never changes under it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -28,8 +30,8 @@ from PySide6.QtWidgets import (
 from visionapp.core import registry
 from visionapp.core.chain import ChainEntry, entry_of
 from visionapp.core.errors import VisionappError
+from visionapp.core.playback_messages import ChainSlot
 from visionapp.gui.params import ParamPanel
-from visionapp.gui.worker import ChainSlot
 
 DEBOUNCE_MS = 60
 _keys = itertools.count(1)
@@ -114,10 +116,6 @@ class ChainPanel(QWidget):
             self._rebuild(select=target)
             self.chain_changed.emit()
 
-    def set_enabled(self, row: int, enabled: bool) -> None:
-        self.list.item(row).setCheckState(
-            Qt.CheckState.Checked if enabled else Qt.CheckState.Unchecked)
-
     def _item_toggled(self, item: QListWidgetItem) -> None:
         row = self.list.row(item)
         if 0 <= row < len(self.slots):
@@ -142,6 +140,20 @@ class ChainPanel(QWidget):
         self.slots[row] = dataclasses.replace(slot, processor=processor)
         self._debounce.start()
         return True
+
+    def apply(self, row: int, changes: Mapping[str, Any]) -> bool:
+        """Set several parameters of processor ``row``, as if typed in its panel; stops at the
+        first one refused (the message says why) and returns False."""
+        return all(self.set_param(row, name, value) for name, value in changes.items())
+
+    def apply_or_add(self, name: str, changes: Mapping[str, Any]) -> None:
+        """Apply ``changes`` to the first ``name`` processor in the chain (selecting it), or add
+        one with them."""
+        row = next((i for i, s in enumerate(self.slots) if s.processor.name == name), None)
+        if row is None:
+            self.add(name, dict(changes))
+        elif self.apply(row, changes):
+            self.list.setCurrentRow(row)
 
     def _param_edited(self, key: int, name: str, value: Any) -> None:
         row = next((i for i, s in enumerate(self.slots) if s.key == key), None)
@@ -170,16 +182,22 @@ class ChainPanel(QWidget):
         return [entry_of(s.processor, s.enabled) for s in self.slots]
 
     def load_entries(self, entries: list[ChainEntry]) -> None:
-        self.slots.clear()
+        """Replace the chain with ``entries``; one that cannot be built is skipped and said."""
+        built = []
         for entry in entries:
             try:
-                processor = entry.build()
+                built.append((entry.build(), entry.enabled))
             except VisionappError as exc:
                 self.message.emit(str(exc))
-                continue
-            slot = ChainSlot(next(_keys), processor, entry.enabled)
+        self.set_processors(built)
+
+    def set_processors(self, processors: Iterable[tuple[Any, bool]]) -> None:
+        """Replace the chain with these (processor, enabled) pairs."""
+        self.slots.clear()
+        for processor, enabled in processors:
+            slot = ChainSlot(next(_keys), processor, enabled)
             self.slots.append(slot)
-            self.status[slot.key] = "loading…" if entry.enabled else ""
+            self.status[slot.key] = "loading…" if enabled else ""
         self._rebuild(select=0 if self.slots else -1)
         self.chain_changed.emit()
 

@@ -5,11 +5,12 @@ The settings form is generated from :class:`visionapp.training.classifier.Classi
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -22,7 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from visionapp.gui.training_dialog import RunEnded, TrainingDialog
+from visionapp.gui.bridge import describe, run_function
+from visionapp.gui.training_dialog import TrainingDialog
 from visionapp.training.classifier import ClassifierConfig, train
 from visionapp.training.classifier_models import KIND_TITLES
 from visionapp.training.progress import Evaluation, Event, ModelSummary
@@ -30,10 +32,6 @@ from visionapp.training.progress import Evaluation, Event, ModelSummary
 SCHEDULE_TITLES = {"auto": "auto (cosine: better CNN, fine-tuning)",
                    "plateau": "halve when validation loss stalls",
                    "cosine": "cosine decay to zero"}
-
-
-class _Side(QObject):
-    ready = Signal(str, object)  # what, value — results of background helpers
 
 
 def rgb_pixmap(image: np.ndarray, max_side: int = 0) -> QPixmap:
@@ -71,15 +69,13 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.tabs.addTab(self.summary, "Layers")
         self.tabs.addTab(self.evaluation, "Evaluation")
         self.layout().insertWidget(self.layout().count() - 1, self.tabs, 2)
-        self._side = _Side()
-        self._side.ready.connect(self._side_ready)
         self.preview_button.clicked.connect(self.show_preview)
         self.summary_button.clicked.connect(self.show_summary)
 
     def make_run(self, stop: threading.Event) -> Iterator[Event]:
         return train(self.settings.config(), stop)
 
-    def _on_event(self, event: Event | RunEnded) -> None:
+    def _on_event(self, event: Event) -> None:
         super()._on_event(event)
         match event:
             case ModelSummary(rows=rows):
@@ -89,14 +85,10 @@ class ClassifierTrainingDialog(TrainingDialog):
 
     # ---------------------------------------------------------------- helpers off the GUI thread
 
-    def _background(self, what: str, work) -> None:
-        def run() -> None:
-            try:
-                self._side.ready.emit(what, work())
-            except Exception as exc:  # noqa: BLE001 - shown in the log
-                self._side.ready.emit("error", f"{what}: {type(exc).__name__}: {exc}")
-
-        threading.Thread(target=run, daemon=True).start()
+    def _helper_failed(self, what: str, exc: BaseException) -> None:
+        message = f"{what}: {describe(exc)}"
+        self.preview.setText(message)
+        self.log.appendPlainText(message)
 
     def show_preview(self) -> None:
         folder = self.settings.value("dataset")
@@ -111,7 +103,8 @@ class ClassifierTrainingDialog(TrainingDialog):
             return augmentation_preview(dataset.files["train"], image_size=112)
 
         self.preview.setText("preparing…")
-        self._background("preview", work)
+        run_function(self, "augmentation-preview", work, self._show_preview,
+                     functools.partial(self._helper_failed, "preview"))
 
     def show_summary(self) -> None:
         config = self.settings.config()
@@ -131,17 +124,12 @@ class ClassifierTrainingDialog(TrainingDialog):
                              backbone_weights=backbone)
             return cm.summary_rows(built.model)
 
-        self._background("summary", work)
+        run_function(self, "model-summary", work, self._fill_summary,
+                     functools.partial(self._helper_failed, "summary"))
 
-    def _side_ready(self, what: str, value) -> None:
-        if what == "preview":
-            self.preview.setPixmap(rgb_pixmap(value, 640))
-            self.tabs.setCurrentWidget(self.preview)
-        elif what == "summary":
-            self._fill_summary(value)
-        else:
-            self.preview.setText(str(value))
-            self.log.appendPlainText(str(value))
+    def _show_preview(self, image_rgb: np.ndarray) -> None:
+        self.preview.setPixmap(rgb_pixmap(image_rgb, 640))
+        self.tabs.setCurrentWidget(self.preview)
 
     def _fill_summary(self, rows) -> None:
         self.summary.setRowCount(len(rows) + 1)

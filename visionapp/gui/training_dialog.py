@@ -2,17 +2,18 @@
 
 The settings form is generated from the training config's fields (:mod:`visionapp.gui.
 settings_form`). A subclass supplies a Qt-free generator of progress events (``make_run``); the
-frame runs it on a worker thread and shows each event by its type.
+frame runs it on a :class:`ThreadWorker` and shows each event by its type. The worker's
+``finished`` re-arms Start; its error is written to the log (and, like every worker's, reaches
+the window's message line).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QDialog,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from visionapp.core.errors import VisionappError
+from visionapp.gui.bridge import ThreadWorker, describe
 from visionapp.gui.settings_form import SettingsForm
 from visionapp.training.progress import Batch, Device, Epoch, Event, Failed, Finished
 
@@ -77,15 +79,6 @@ class Curves(QWidget):
             painter.drawText(right + 8, top + 14 + 16 * k, name)
 
 
-class _Bridge(QObject):
-    event = Signal(object)
-
-
-@dataclass(frozen=True)
-class RunEnded:
-    """Put on the bridge by the worker thread after the run's last event."""
-
-
 class TrainingDialog(QDialog):
     """The shared frame. ``model_ready`` carries the saved model's path after "Use this model"."""
 
@@ -129,10 +122,8 @@ class TrainingDialog(QDialog):
         layout.addWidget(self.device)
         layout.addWidget(self.curves, 2)
         layout.addWidget(self.log, 1)
-        self._bridge = _Bridge()
-        self._bridge.event.connect(self._on_event)
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker: ThreadWorker | None = None
         self.model_path = ""
         self.events: list[Event] = []
         self.start_button.clicked.connect(self.start)
@@ -149,7 +140,7 @@ class TrainingDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._worker is not None and self._worker.is_running
 
     def start(self) -> None:
         if self.running:
@@ -169,28 +160,26 @@ class TrainingDialog(QDialog):
         self.start_button.setEnabled(False)
         self.stop_button.setEnabled(True)
         self.progress.setValue(0)
-        self._thread = threading.Thread(target=self._drive, args=(run,), daemon=True)
-        self._thread.start()
+        self._worker = ThreadWorker("training", parent=self)
+        self._worker.yielded.connect(self._on_event)
+        self._worker.errored.connect(self._on_error)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.start(run)
 
     def stop(self) -> None:
         self._stop.set()
         self.stop_button.setEnabled(False)
         self.log.appendPlainText("stopping after the current batch…")
 
-    def _drive(self, run: Iterator[Event]) -> None:
-        try:
-            for event in run:
-                self._bridge.event.emit(event)
-        except Exception as exc:  # noqa: BLE001 - shown in the dialog, never a crash
-            self._bridge.event.emit(Failed(f"{type(exc).__name__}: {exc}"))
-        self._bridge.event.emit(RunEnded())
+    def _on_error(self, exc: BaseException) -> None:
+        self.log.appendPlainText("error: " + describe(exc))
 
-    def _on_event(self, event: Event | RunEnded) -> None:
+    def _on_finished(self) -> None:
+        self.start_button.setEnabled(True)
+        self.stop_button.setEnabled(False)
+
+    def _on_event(self, event: Event) -> None:
         """Show one event; a subclass handles the types it knows more about, then calls this."""
-        if isinstance(event, RunEnded):
-            self.start_button.setEnabled(True)
-            self.stop_button.setEnabled(False)
-            return
         self.events.append(event)
         line = event.message
         match event:

@@ -46,7 +46,6 @@ class FrameView(QWidget):
         self._image: QImage | None = None
         self._drag_from: QPoint | None = None
         self._drag_to: QPoint | None = None
-        self.smooth = True
         self.last_paint_ms = 0.0
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
@@ -56,9 +55,6 @@ class FrameView(QWidget):
         self._array = image  # keeps the buffer alive while the QImage points into it
         self._image = qimage_from_bgr(image)
         self.update()
-
-    def image_array(self) -> np.ndarray | None:
-        return self._array
 
     def target_rect(self) -> QRectF:
         """Where the image is drawn: fitted to the widget, aspect kept, centred."""
@@ -83,7 +79,7 @@ class FrameView(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), QColor(24, 24, 24))
         if self._image is not None:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.smooth)
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(self.target_rect(), self._image)
         if self._drag_from is not None and self._drag_to is not None:
             painter.setPen(QPen(QColor(255, 220, 0), 2, Qt.PenStyle.DashLine))

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
 import cv2
 import numpy as np
 
+from visionapp import paths
 from visionapp.core.errors import BadInput, ParameterError
 from visionapp.core.images import read_image as decode_image_file
 from visionapp.core.nms import nms
+from visionapp.core.outputs import write_image
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.types import Detections, Frame, Result
+from visionapp.core.view_edits import ViewEdit
 
 METHODS = {
     "TM_CCOEFF_NORMED": cv2.TM_CCOEFF_NORMED,
@@ -130,3 +134,14 @@ class TemplateMatch(ProcessorBase):
         keep = nms(boxes, scores, self.overlap_iou)[: self.max_matches]
         dets = Detections.from_lists(boxes[keep], scores[keep], ["match"] * len(keep))
         return dets, int(xs.size)
+
+    def view_rect(self, crop_bgr: np.ndarray) -> ViewEdit:
+        """A rectangle dragged on the view becomes the template, saved as a PNG in the user
+        cache (``paths.templates_dir()``) under a name that does not exist yet."""
+        folder = paths.templates_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = datetime.now().strftime("template_%Y%m%d_%H%M%S")
+        path = write_image(paths.unique_path(folder, stem, ".png"),
+                           np.ascontiguousarray(crop_bgr))
+        h, w = crop_bgr.shape[:2]
+        return ViewEdit({"template_path": str(path)}, f"template {w}×{h} px saved to {path}")

@@ -37,6 +37,7 @@ from visionapp.core.errors import BadInput, ModelNotFound
 from visionapp.core.nms import nms, suppressors
 from visionapp.core.params import ProcessorBase, Rule, param
 from visionapp.core.types import Detections, Frame, Landmarks, Result
+from visionapp.core.view_edits import ViewEdit
 from visionapp.processors.ultralytics_safe import check_checkpoint, load_yolo
 
 log = logging.getLogger(__name__)
@@ -290,6 +291,21 @@ class YoloDetect(ProcessorBase):
         landmarks = self._trails(rt, dets) if self.tracker != "none" and self.trail_length else ()
         return Result(self.name, detections=dets, landmarks=landmarks, text=tuple(text),
                       candidates=candidates, values=values)
+
+    def view_click(self, xy: tuple[int, int], result: Result) -> ViewEdit | None:
+        """The IoU explorer: a click on a kept box (the smallest one under the pointer) shows
+        the candidates NMS removed for it, labelled with their IoU. None beside every box."""
+        x, y = xy
+        boxes = result.detections.xyxy
+        inside = [i for i, (x1, y1, x2, y2) in enumerate(boxes)
+                  if x1 <= x <= x2 and y1 <= y <= y2]
+        if not inside:
+            return None
+        rank = min(inside, key=lambda i: (boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]))
+        changes: dict[str, Any] = {} if self.show_candidates else {"show_candidates": True}
+        changes["explain"] = int(rank)
+        return ViewEdit(changes, f"IoU explorer: box #{rank} ({result.detections.labels[rank]}); "
+                                 "the candidates it suppressed are labelled with their IoU")
 
     def _visible_nms(self, every: Detections) -> tuple[Detections, Detections, str]:
         """Greedy NMS in NumPy over all candidates; label the boxes the explained box removed."""

@@ -1,0 +1,45 @@
+"""How a processor reacts to the user's gestures on the live view, without knowing about Qt.
+
+A processor class may define either method; the window routes a drag or a click to the
+processors in the chain that have it, and applies the parameter changes they return exactly as
+if the user had typed them in the processor's panel::
+
+    def view_rect(self, crop_bgr) -> ViewEdit | None: ...   # a rectangle dragged on the view
+    def view_click(self, xy, result) -> ViewEdit | None: ... # a click; ``result`` is this
+                                                             # processor's Result for the frame
+
+None means "not for me" (a click beside every box): the window asks the next processor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from visionapp.core.types import Result
+
+
+@dataclass(frozen=True, slots=True)
+class ViewEdit:
+    """Parameter changes (name → new value) and one line telling the user what happened."""
+
+    changes: Mapping[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+
+@runtime_checkable
+class TakesViewRect(Protocol):
+    def view_rect(self, crop_bgr: NDArray[np.uint8]) -> ViewEdit | None:
+        """``crop_bgr``: the dragged pixels (H×W×3 BGR) of the frame as the chain left it."""
+        ...
+
+
+@runtime_checkable
+class TakesViewClick(Protocol):
+    def view_click(self, xy: tuple[int, int], result: Result) -> ViewEdit | None:
+        """``xy``: the clicked pixel in frame coordinates."""
+        ...

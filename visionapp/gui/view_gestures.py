@@ -1,0 +1,78 @@
+"""Drags and clicks on the live view, routed to the processors that say how they react.
+
+A processor opts in with ``view_rect`` / ``view_click`` (:mod:`visionapp.core.view_edits`); the
+window knows no processor's parameters. What a processor returns is applied as if typed in its
+panel, so the edit reaches the worker like any other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from visionapp.core import registry
+from visionapp.core.annotate import final_image
+from visionapp.core.errors import VisionappError
+from visionapp.core.playback_messages import Packet
+from visionapp.core.view_edits import TakesViewClick, TakesViewRect, ViewEdit
+from visionapp.gui.chain_panel import ChainPanel
+from visionapp.gui.status_line import StatusLine
+
+ADD_ON_DRAG = "template"  # added when no processor in the chain takes a dragged rectangle
+
+
+class ViewGestures:
+    def __init__(self, chain: ChainPanel, packet: Callable[[], Packet | None],
+                 status: StatusLine):
+        self._chain = chain
+        self._packet = packet
+        self._status = status
+
+    def on_rect(self, x: int, y: int, w: int, h: int) -> None:
+        """A rectangle (image pixels) dragged on the view: cut from the frame the chain saw and
+        handed to the selected rectangle-taking processor, else the first, else a new one."""
+        packet = self._packet()
+        if packet is None:
+            return
+        crop = final_image(packet.frame.image, packet.results)[y : y + h, x : x + w]
+        if crop.size == 0:
+            return
+        slots = self._chain.slots
+        takers = [row for row, slot in enumerate(slots)
+                  if isinstance(slot.processor, TakesViewRect)]
+        selected = self._chain.list.currentRow()
+        row = selected if selected in takers else (takers[0] if takers else None)
+        processor = slots[row].processor if row is not None else registry.create(ADD_ON_DRAG)
+        try:
+            edit = processor.view_rect(np.ascontiguousarray(crop))
+        except VisionappError as exc:
+            self._status.error(str(exc))
+            return
+        if edit is None:
+            return
+        if row is None:
+            self._chain.apply_or_add(ADD_ON_DRAG, edit.changes)
+            self._status.info(edit.message)
+        else:
+            self._apply(row, edit)
+
+    def on_click(self, x: int, y: int) -> None:
+        """A click (image pixel): the first processor that answers for it, in chain order."""
+        packet = self._packet()
+        if packet is None:
+            return
+        results = dict(zip(packet.keys, packet.results, strict=True))
+        for row, slot in enumerate(self._chain.slots):
+            result = results.get(slot.key)
+            if result is None or not isinstance(slot.processor, TakesViewClick):
+                continue
+            edit = slot.processor.view_click((x, y), result)
+            if edit is not None:
+                self._apply(row, edit)
+                return
+
+    def _apply(self, row: int, edit: ViewEdit) -> None:
+        if self._chain.apply(row, edit.changes):
+            self._chain.list.setCurrentRow(row)
+            self._status.info(edit.message)
