@@ -22,6 +22,27 @@ def test_detections_from_lists_and_empty():
     assert len(Detections.empty()) == 0
 
 
+def test_detections_index_every_array_at_once():
+    d = Detections.from_lists([[0, 0, 1, 1], [1, 1, 2, 2], [2, 2, 3, 3]], [0.1, 0.5, 0.9],
+                              ["a", "b", "c"], class_id=[0, 1, 2], track_id=[7, 8, 9])
+    picks = {"int": d[1], "negative": d[-1], "slice": d[1:], "indices": d[[2, 0]],
+             "array": d[np.array([2])], "mask": d[d.confidence > 0.3], "empty": d[[]]}
+    expected = {"int": ["b"], "negative": ["c"], "slice": ["b", "c"], "indices": ["c", "a"],
+                "array": ["c"], "mask": ["b", "c"], "empty": []}
+    for how, sub in picks.items():
+        assert list(sub.labels) == expected[how], how
+        rows = ["abc".index(label) for label in sub.labels]
+        assert sub.xyxy.shape == (len(rows), 4) and sub.xyxy[:, 0].tolist() == rows, how
+        assert sub.class_id.tolist() == rows and sub.track_id.tolist() == [7 + r for r in rows]
+        assert np.allclose(sub.confidence, d.confidence[rows]), how
+    untracked = Detections.from_lists([[0, 0, 1, 1]], [0.5], ["x"])[[0]]
+    assert untracked.track_id is None and len(untracked) == 1
+    with pytest.raises(IndexError, match="one value per box"):
+        d[np.array([True, False])]
+    with pytest.raises(IndexError):
+        d[3]
+
+
 def test_frame_is_frozen():
     frame = Frame(np.zeros((4, 6, 3), np.uint8), 3, 100)
     assert frame.resolution_wh == (6, 4)
