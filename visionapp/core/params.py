@@ -130,20 +130,6 @@ def _range_text(lo: float | None, hi: float | None) -> str:
     return f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
 
 
-def check_number(where: str, value: float, *, min: float | None = None,  # noqa: A002
-                 max: float | None = None, note: str = "") -> float:  # noqa: A002
-    """``value`` if it is a finite number in [min, max]; else ParameterError naming ``where``
-    (e.g. "--fps") and the range. For numeric command-line options, which argparse lets be NaN."""
-    finite = (isinstance(value, int | float) and not isinstance(value, bool)
-              and math.isfinite(value))
-    if finite and (min is None or value >= min) and (max is None or value <= max):
-        return value
-    problem = "is out of range" if finite else "is not a finite number"
-    extra = f" ({note})" if note else ""
-    raise ParameterError(f"{where}={value!r} {problem}; use a number in "
-                         f"{_range_text(min, max)}{extra}")
-
-
 def field_problem(spec: ParamSpec, value: Any, owner: str) -> str | None:
     """Why ``value`` cannot be parameter ``spec`` of ``owner``, or None if it can."""
     where = f"{owner}.{spec.name}"

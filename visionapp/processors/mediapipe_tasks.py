@@ -206,18 +206,13 @@ def run_task(kind: str, model_name: str, options: dict[str, Any], frame: Frame) 
         return get_task(kind, model_name, settings, not frame.still).run(image, frame)
 
 
-def _points(landmarks, width: int, height: int) -> np.ndarray:
+def landmark_points(landmarks, width: int, height: int) -> np.ndarray:
     """MediaPipe's normalised landmarks → (K, 2) float32 pixels (one pass, then one multiply)."""
     n = len(landmarks)
     xy = np.fromiter(itertools.chain.from_iterable((p.x, p.y) for p in landmarks), np.float32,
                      2 * n).reshape(n, 2)
     xy *= (width, height)
     return xy
-
-
-def landmark_points(landmarks, width: int, height: int) -> np.ndarray:
-    """MediaPipe's normalised landmarks → (K, 2) float32 pixels."""
-    return _points(landmarks, width, height)
 
 
 @functools.cache
@@ -256,7 +251,7 @@ class FaceMesh(_ModelFile, ProcessorBase):
         h, w = frame.image.shape[:2]
         lines = () if self.draw == "points" else connections(
             "FaceLandmarksConnections", f"FACE_LANDMARKS_{self.draw.upper()}")
-        marks = [Landmarks(_points(face, w, h), "face", connections=lines,
+        marks = [Landmarks(landmark_points(face, w, h), "face", connections=lines,
                            draw_points=self.draw == "points") for face in found.face_landmarks]
         text = [f"face mesh: {len(marks)} face(s) × {len(marks[0].points_xy) if marks else 478} "
                 "landmarks"]
@@ -307,7 +302,7 @@ class Hands(_ModelFile, ProcessorBase):
         skeleton = connections("HandLandmarksConnections", "HAND_CONNECTIONS")
         marks, boxes, labels, scores, text, fingers = [], [], [], [], [], []
         for hand, handedness in zip(found.hand_landmarks, found.handedness, strict=True):
-            pts = _points(hand, w, h)
+            pts = landmark_points(hand, w, h)
             side = handedness[0].category_name if handedness else "hand"
             score = float(handedness[0].score) if handedness else 1.0
             marks.append(Landmarks(pts, side, score, connections=skeleton))
@@ -348,7 +343,7 @@ class Pose(_ModelFile, ProcessorBase):
         marks = []
         for body in found.pose_landmarks:
             visibility = np.array([p.visibility or 0.0 for p in body], np.float32)
-            marks.append(Landmarks(_points(body, w, h), "pose", visibility=visibility,
+            marks.append(Landmarks(landmark_points(body, w, h), "pose", visibility=visibility,
                                    connections=skeleton,
                                    min_visibility=self.visibility_threshold))
         masks = ()
@@ -382,7 +377,7 @@ class FaceDetection(_ModelFile, ProcessorBase):
             boxes.append([b.origin_x, b.origin_y, b.origin_x + b.width, b.origin_y + b.height])
             scores.append(float(det.categories[0].score) if det.categories else 1.0)
             if det.keypoints:
-                marks.append(Landmarks(_points(det.keypoints, w, h), "face keypoints"))
+                marks.append(Landmarks(landmark_points(det.keypoints, w, h), "face keypoints"))
         dets = Detections.from_lists(boxes, scores, ["face"] * len(boxes))
         return Result(self.name, detections=dets, landmarks=tuple(marks),
                       text=(f"BlazeFace: {len(boxes)} face(s)",), values={"faces": len(boxes)})
