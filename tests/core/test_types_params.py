@@ -1,3 +1,4 @@
+import dataclasses
 from dataclasses import FrozenInstanceError
 
 import numpy as np
@@ -5,8 +6,8 @@ import pytest
 
 from visionapp.core import registry
 from visionapp.core.errors import ParameterError, UnknownProcessor
-from visionapp.core.params import parse_value, specs
-from visionapp.core.types import Detections, Frame, Result
+from visionapp.core.params import field_problem, parse_value, specs
+from visionapp.core.types import Detections, Frame, Processor, Result
 
 
 def test_detections_reject_mismatched_arrays():
@@ -92,7 +93,17 @@ def test_every_registered_processor_returns_a_result(name, tmp_path):
     frame = Frame(np.random.default_rng(0).integers(0, 255, (120, 160, 3), np.uint8), 0, 0)
     processor = registry.load(name)()
     assert processor.name == name
+    # A frozen dataclass of its settings (DESIGN.md): the GUI builds its form from the fields.
+    assert dataclasses.is_dataclass(processor) and type(processor).__dataclass_params__.frozen
+    assert isinstance(processor, Processor)
     result = processor(frame)
     assert isinstance(result, Result) and result.processor == name
     for spec in specs(type(processor)):  # every parameter is documented by its metadata
         assert spec.type in (int, float, bool, str)
+        where = f"{name}.{spec.name}"
+        if spec.type in (int, float) and not spec.choices:  # a number: its range, for a slider
+            assert spec.min is not None and spec.max is not None, f"{where} has no range"
+        if spec.type is str and not spec.choices:  # a string: choices, or what kind of text
+            assert spec.kind in ("path", "text", "layer", "kernel"), f"{where}: no choices, kind"
+        assert field_problem(spec, spec.default, name) is None  # the default is allowed
+        assert registry.create(name, {spec.name: spec.default}) == processor

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -40,9 +41,7 @@ class VideoSource(Source):
                                     count if count > 0 else None, False))
         self._pending: np.ndarray | None = first
 
-    @property
-    def seekable(self) -> bool:
-        return True
+    seekable: ClassVar[bool] = True
 
     def _seek(self, index: int) -> None:
         limit = (self.info.frame_count or 1) - 1
@@ -77,9 +76,7 @@ class ImageListSource(Source):
         self._files = files
         self._root = root  # the folder the files are named relative to (None: a single image)
 
-    @property
-    def seekable(self) -> bool:
-        return True
+    seekable: ClassVar[bool] = True
 
     def _seek(self, index: int) -> None:
         self._position = int(np.clip(index, 0, len(self._files) - 1))
@@ -147,9 +144,7 @@ class DemoSource(Source):
         self._scene = scene
         self._limit = frames
 
-    @property
-    def seekable(self) -> bool:
-        return True
+    seekable: ClassVar[bool] = True
 
     def _seek(self, index: int) -> None:
         self._position = max(0, index)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -68,6 +69,8 @@ class Source:
     ``_position`` (the index of the frame ``read()`` returns next) up to date.
     """
 
+    seekable: ClassVar[bool] = False
+
     def __init__(self, info: SourceInfo) -> None:
         self.info = info
         self._position = 0
@@ -80,10 +83,6 @@ class Source:
     def stream_id(self) -> int:
         """The stream the frames read now belong to (see the module docstring)."""
         return self._stream_id
-
-    @property
-    def seekable(self) -> bool:
-        return False
 
     @property
     def position(self) -> int:
