@@ -22,9 +22,8 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from visionapp import paths
 
@@ -35,8 +34,7 @@ MAX_ENTRIES = 16
 RECHECK_S = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class ModelKey:
+class ModelKey(NamedTuple):
     kind: str  # what the loader makes: "yolo", "mediapipe", "keras.classifier", …
     path: str  # resolved, absolute
     mtime_ns: int
@@ -59,14 +57,13 @@ class _Entry:
         self.loaded, self.value = False, None
 
 
-_FOLDER_ENV = (paths.MODELS_DIR_ENV, paths.CACHE_DIR_ENV, paths.DATA_DIR_ENV, "XDG_CACHE_HOME",
-               "XDG_DATA_HOME", "HOME", "VISIONAPP_OFFLINE")
-
-
 def _folder_settings() -> tuple:
     """What decides the folders models are searched in (:func:`visionapp.paths.model_search_dirs`)
-    besides the file system itself: cheap enough to read on every frame."""
-    return (paths.PROJECT_MODELS_DIR, *(os.environ.get(name) for name in _FOLDER_ENV))
+    besides the file system itself, read on every lookup (a few microseconds). The XDG
+    folders behind the user folders are taken to stay put while the program runs."""
+    env = os.environ
+    return (paths.PROJECT_MODELS_DIR, env.get(paths.MODELS_DIR_ENV),
+            env.get(paths.CACHE_DIR_ENV), env.get(paths.DATA_DIR_ENV), env.get("VISIONAPP_OFFLINE"))
 
 
 class ModelCache:
@@ -89,8 +86,7 @@ class ModelCache:
         """``look()``, reused for ``recheck_s`` seconds. Failures are not remembered: a missing
         file is looked for again on the next call."""
         now = self._clock()
-        with self._lock:
-            found = self._remembered.get(key)
+        found = self._remembered.get(key)  # one dict read: atomic, no lock needed
         if found is not None and now - found[0] < self.recheck_s:
             return found[1]
         value = look()
@@ -118,6 +114,13 @@ class ModelCache:
         version of the file, or the cache is closed."""
         stamp = self.mtime_ns(path) if mtime_ns is None else mtime_ns
         key = ModelKey(kind, str(path), stamp, options)
+        entry = self._entries.get(key)
+        if entry is not None and entry.loaded:  # the per-frame path: loaded long ago
+            with self._lock:
+                if key in self._entries:
+                    self._entries.move_to_end(key)
+            self.hits[kind] += 1
+            return entry.value
         stale: list[_Entry] = []
         with self._lock:
             entry = self._entries.get(key)
