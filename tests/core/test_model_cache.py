@@ -67,8 +67,12 @@ def test_least_recently_used_entries_are_closed_beyond_the_limit(tmp_path):
     cache.load("k", files[2], (), loader.load, close=loader.close)
     assert loader.closed == ["b"] and [k.path for k in cache.entries()] == [str(files[0]),
                                                                          str(files[2])]
+    cache.load("other", files[1], (), loader.load, close=loader.close)  # another kind: its own
+    cache.load("k", files[2], ("x",), loader.load, close=loader.close)  # ... limit
+    assert loader.closed == ["b", "a"] and [k.kind for k in cache.entries()] == ["k", "other",
+                                                                                   "k"]
     cache.close()
-    assert sorted(loader.closed) == ["a", "b", "c"] and cache.entries() == []
+    assert sorted(loader.closed) == ["a", "b", "b", "c", "c"] and cache.entries() == []
 
 
 def test_a_failed_load_is_not_cached(model):

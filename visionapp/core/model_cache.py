@@ -3,10 +3,11 @@ template pictures.
 
 An entry is keyed by ``(kind, resolved path, mtime_ns, options)``: changing a threshold never
 reloads a model, saving a new version of the file (retraining to the same name, re-saving a
-template) loads it again, and the old version is closed at once. Entries beyond
-``max_entries`` are closed least recently used first; :meth:`ModelCache.close` closes them all
-(at exit for :data:`MODELS`). ``close`` is the hook a loader gives for what must be released
-explicitly (MediaPipe's native tasks), never left to the garbage collector.
+template) loads it again, and the old version is closed at once. Beyond ``max_entries`` of one
+kind, the least recently used entry of that kind is closed (so many template pictures never
+push out a network); :meth:`ModelCache.close` closes them all (at exit for :data:`MODELS`).
+``close`` is the hook a loader gives for what must be released explicitly (MediaPipe's native
+tasks), never left to the garbage collector.
 
 Per frame the lookup touches no file system: resolving a name (searching the model folders) and
 reading a file's mtime are remembered for ``recheck_s`` seconds, keyed by the name and the
@@ -30,7 +31,7 @@ from visionapp import paths
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-MAX_ENTRIES = 16
+MAX_ENTRIES = 8  # per kind
 RECHECK_S = 1.0
 
 
@@ -67,7 +68,7 @@ def _folder_settings() -> tuple:
 
 
 class ModelCache:
-    """Loaded models by :class:`ModelKey`, least recently used closed first."""
+    """Loaded models by :class:`ModelKey`; per kind, the least recently used is closed first."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, recheck_s: float = RECHECK_S,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -147,7 +148,7 @@ class ModelCache:
                         del self._entries[key]
                 raise
             self.loads[kind] += 1
-        self._evict()
+        self._evict(kind)
         return entry.value
 
     def get(self, kind: str, name: str, options: Hashable, loader: Callable[[Path], T], *,
@@ -155,10 +156,10 @@ class ModelCache:
         """:meth:`load` of ``resolver(name)`` (resolution remembered, see :meth:`resolve`)."""
         return self.load(kind, self.resolve(kind, name, resolver), options, loader, close=close)
 
-    def _evict(self) -> None:
+    def _evict(self, kind: str) -> None:
         with self._lock:
-            extra = len(self._entries) - self.max_entries
-            victims = [self._entries.pop(k) for k in list(self._entries)[:max(0, extra)]]
+            same = [k for k in self._entries if k.kind == kind]  # least recently used first
+            victims = [self._entries.pop(k) for k in same[:max(0, len(same) - self.max_entries)]]
         for entry in victims:
             with entry.lock:
                 entry.release()

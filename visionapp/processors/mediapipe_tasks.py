@@ -23,6 +23,7 @@ import functools
 import itertools
 import threading
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -107,7 +108,7 @@ class Task:
     """A MediaPipe task for one model file, options and running mode (what the model cache
     holds). In VIDEO mode it follows one stream at a time and keeps its timestamps increasing."""
 
-    def __init__(self, create: Any, video: bool):
+    def __init__(self, create: Callable[[], Any], video: bool):
         self._create = create
         self.video = video
         self.lock = threading.Lock()
