@@ -89,6 +89,48 @@ def test_make_video_sorts_naturally(capsys, tmp_path):
     assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(20)
 
 
+def test_make_video_reads_through_the_folder_source(capsys, tmp_path, monkeypatch):
+    import visionapp.core.sources as sources
+
+    opened = []
+    real = sources.open_folder
+
+    def spy(path, fps=1.0):
+        opened.append(path)
+        return real(path, fps)
+
+    monkeypatch.setattr(sources, "open_folder", spy)
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "a.png"), np.full((32, 48, 3), 50, np.uint8))
+    (frames / "broken.png").write_bytes(b"\x89PNG garbage")
+    (frames / "notes.txt").write_text("x")
+    (frames / ".hidden").write_text("x")
+    code, _, err = cli(capsys, "make-video", str(frames), "--out", str(tmp_path / "v.mp4"))
+    assert code == 0 and opened == [frames] and frame_count(tmp_path / "v.mp4") == 1
+    assert "skipped 2 file(s)" in err and "notes.txt" in err and "broken.png" in err
+
+
+def test_process_options_become_one_batch_job(capsys, monkeypatch, tmp_path):
+    import pickle
+
+    from visionapp.cli import batch_run
+    from visionapp.core.batch_job import BatchJob
+
+    jobs = []
+    monkeypatch.setattr(batch_run, "run_job", lambda job, interrupts: jobs.append(job) or 0)
+    code, _, err = cli(capsys, "process", "demo:frames=3", "a.mp4", "-p", "canny", "--set",
+                       "canny.low=60", "--every", "2", "--frames-dir", str(tmp_path),
+                       "--camera-size", "640x480", "--no-text", "-q")
+    assert code == 0, err
+    (job,) = jobs
+    assert isinstance(job, BatchJob) and job.inputs == ("demo:frames=3", "a.mp4")
+    assert [p.name for p in job.processors()] == ["canny"] and job.processors()[0].low == 60
+    assert (job.every, job.frames_dir, job.camera_wh, job.show_text, job.quiet) == (
+        2, str(tmp_path), (640, 480), False, True)
+    assert pickle.loads(pickle.dumps(job)) == job
+
+
 def test_processors_lists_parameters(capsys):
     code, out, _ = cli(capsys, "processors")
     assert code == 0

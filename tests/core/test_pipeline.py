@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from visionapp.core import registry
-from visionapp.core.annotate import annotate
+from visionapp.core.annotate import Annotator, annotate
 from visionapp.core.errors import ProcessorFailed
 from visionapp.core.pipeline import apply_chain, process_batch, run
 from visionapp.core.sources import open_source
@@ -96,3 +96,51 @@ def test_annotate_draws_boxes_landmarks_and_overlays():
     replaced = annotate(image, [Result("x", overlay=edges, overlay_mode="replace")],
                         show_text=False)
     assert replaced[5, 100].tolist() == [255, 255, 255]
+
+
+def test_process_batch_drives_run_and_its_annotator(monkeypatch):
+    """The batch path is the generator every driver uses, and it draws with an Annotator that
+    is told each frame's stream."""
+    from visionapp.core import pipeline
+
+    driven = []
+    real_run = pipeline.run
+
+    def spy(frames, processors, on_error=None):
+        for item in real_run(frames, processors, on_error):
+            driven.append(item[0].index)
+            yield item
+
+    class Recording(Annotator):
+        def __init__(self) -> None:
+            super().__init__()
+            self.streams: list[int] = []
+
+        def __call__(self, image, results, *, show_text=True, stream_id=0):
+            self.streams.append(stream_id)
+            return super().__call__(image, results, show_text=show_text, stream_id=stream_id)
+
+    monkeypatch.setattr(pipeline, "run", spy)
+    annotator = Recording()
+    written = []
+    with open_source("demo:frames=12,size=320x240") as source:
+        process_batch(source, (registry.create("canny"),), lambda f, r, img: written.append(img),
+                      annotator=annotator)
+    assert driven == list(range(12)) and len(written) == 12
+    assert annotator.streams == [source.stream_id] * 12
+
+
+def test_batch_trails_are_drawn_by_the_drivers_annotator():
+    frames = [Frame(np.zeros((60, 80, 3), np.uint8), i, i * 10, stream_id=9) for i in range(4)]
+
+    class Tracker:
+        name = "tracker"
+
+        def __call__(self, frame):
+            x = 10 + 15 * frame.index
+            dets = Detections.from_lists([[x, 20, x + 10, 30]], [0.9], ["car"], track_id=[1])
+            return Result(self.name, detections=dets, trail_length=10)
+
+    last = []
+    process_batch(frames, (Tracker(),), lambda f, r, img: last.append(img), show_text=False)
+    assert last[-1][25, 30].any() and not last[0][25, 30].any()  # the trail, once it exists

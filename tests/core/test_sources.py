@@ -117,3 +117,51 @@ def test_truncated_avi_stops_at_last_good_frame(tmp_path):
     with open_source(str(path)) as source:
         frames = list(source)
     assert 5 < len(frames) < 30
+
+
+# ----------------------------------------------------------------------------- streams
+
+
+def _folder(tmp_path, n=3):
+    for i in range(n):
+        cv2.imwrite(str(tmp_path / f"img_{i}.png"), np.full((8, 8, 3), i, np.uint8))
+    return tmp_path
+
+
+@pytest.mark.parametrize("kind", ["video", "folder", "demo"])
+def test_opening_seeking_and_looping_start_new_streams(kind, tiny_video, tmp_path):
+    spec = {"video": str(tiny_video), "folder": str(_folder(tmp_path)),
+            "demo": "demo:frames=10,size=320x240"}[kind]
+    with open_source(spec) as source, open_source(spec) as other:
+        assert source.seekable and source.position == 0
+        first = [source.read(), source.read()]
+        assert source.position == 2
+        assert {f.stream_id for f in first} == {source.stream_id} != {other.read().stream_id}
+        source.seek(1)
+        assert source.position == 1
+        after_seek = source.read()
+        assert after_seek.index == 1 and after_seek.stream_id not in (0, first[0].stream_id)
+        list(source)
+        source.seek(0)  # what looping does
+        looped = source.read()
+    assert looped.index == 0 and looped.stream_id not in (first[0].stream_id,
+                                                          after_seek.stream_id)
+    assert looped.stream_id == source.stream_id
+
+
+def test_live_sources_are_one_stream_and_cannot_seek():
+    with open_source("demo:fps=100,size=320x240", realtime=True) as source:
+        frames = [source.read() for _ in range(3)]
+        assert not source.seekable and source.position == frames[-1].index + 1
+        with pytest.raises(SourceError, match="cannot seek"):
+            source.seek(0)
+    assert {f.stream_id for f in frames} == {source.stream_id} and source.stream_id > 0
+
+
+def test_file_names_come_from_the_base_class_interface(tmp_path, tiny_video):
+    (tmp_path / "pages").mkdir()
+    folder = _folder(tmp_path / "pages")
+    with open_source(str(folder)) as images, open_source(str(tiny_video)) as video:
+        assert [images.file_name(i) for i in range(3)] == ["img_0.png", "img_1.png",
+                                                           "img_2.png"]
+        assert video.file_name(0) is None and video.dropped == 0

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from visionapp.core import registry, weights
+from visionapp.core.annotate import annotate
 from visionapp.core.demo import skimage_photo
 from visionapp.core.errors import ModelNotFound, ProcessorFailed
+from visionapp.core.model_cache import MODELS
 from visionapp.core.pipeline import apply_chain
 from visionapp.core.sources import open_source
-from visionapp.core.types import Frame
-from visionapp.processors import mediapipe_tasks
+from visionapp.core.types import Frame, Result
 from visionapp.processors.mediapipe_tasks import NOSE_TIP, count_fingers
 
 
@@ -94,6 +95,27 @@ def test_video_mode_restarts_when_timestamps_go_back(shared):
         assert len(mesh(frame).landmarks) == 1
 
 
+def test_a_new_stream_gets_a_fresh_video_task(shared):
+    """A seek starts a new stream: the VIDEO task is created afresh and is given that stream's
+    own timestamps (0 again); within a stream the timestamps only increase."""
+    mesh = registry.create("mediapipe.face_mesh")
+    with open_source(str(shared("data/videos/selfie_segmentation_web.mp4"))) as source:
+        first = [source.read() for _ in range(5)]
+        source.seek(0)
+        again = [source.read() for _ in range(3)]
+    assert len({f.stream_id for f in first}) == 1 and again[0].stream_id != first[0].stream_id
+    found = [len(mesh(frame).landmarks) for frame in first]
+    (key,) = [k for k in MODELS.entries("mediapipe")
+              if k.options[0] == "face_mesh" and k.options[2]]  # (kind, options, video)
+    task = MODELS.value(key)
+    native, stamp = task.native, task.last_ts
+    assert task.stream_id == first[0].stream_id and stamp == first[-1].timestamp_ms
+    found += [len(mesh(frame).landmarks) for frame in again]
+    assert task.native is not native and task.stream_id == again[0].stream_id
+    assert task.last_ts == again[-1].timestamp_ms < stamp
+    assert found == [1] * 8
+
+
 def test_grayscale_and_size_changes(shared):
     gray = cv2.cvtColor(cv2.imread(str(shared("data/images/lena.jpg"))), cv2.COLOR_BGR2GRAY)
     chain = (registry.create("adjust.grayscale"), registry.create("mediapipe.face_mesh"))
@@ -133,9 +155,11 @@ def test_corrupt_task_file_is_an_error_not_a_hang(tmp_path):
 def test_tasks_close_explicitly():
     image = np.zeros((64, 64, 3), np.uint8)
     registry.create("mediapipe.face_detection")(still(image))
-    assert mediapipe_tasks._TASKS
-    mediapipe_tasks.close_all()
-    assert not mediapipe_tasks._TASKS
+    tasks = [MODELS.value(key) for key in MODELS.entries("mediapipe")]
+    assert tasks
+    MODELS.close()  # what runs at exit
+    assert not MODELS.entries("mediapipe")
+    assert all(task.closed and task.native is None for task in tasks)
 
 
 def test_pose_segmentation_mask_overlay(shared):
@@ -143,6 +167,10 @@ def test_pose_segmentation_mask_overlay(shared):
         frame = next(iter(source))
     result = registry.create("mediapipe.pose", {"segmentation": True})(
         Frame(frame.image, 0, 0, still=True))
-    assert result.overlay is not None and result.overlay.shape == frame.image.shape
-    changed = np.any(result.overlay != frame.image, axis=2).mean()
+    assert len(result.masks) == 1 and result.masks[0].mask.shape == frame.image.shape[:2]
+    # The annotator tints the mask (only the mask: no skeleton, no text).
+    overlay = annotate(frame.image, [Result("pose", masks=result.masks)], show_text=False)
+    assert overlay is not None and overlay.shape == frame.image.shape
+    changed = np.any(overlay != frame.image, axis=2).mean()
     assert 0.02 < changed < 0.8  # the dancer is tinted, the background is not
+    assert (overlay.astype(int) >= frame.image).all()  # the tint adds colour, never darkens

@@ -13,6 +13,7 @@ import pytest
 from visionapp.cli import main
 from visionapp.core import registry
 from visionapp.core.errors import BadInput, ParameterError
+from visionapp.core.model_cache import MODELS
 from visionapp.core.types import Detections, Frame, Result
 from visionapp.processors import ocr_engines
 from visionapp.processors.ocr_prep import ink_mask, to_gray
@@ -154,7 +155,7 @@ def test_rapidocr_runs_offline_with_local_files(monkeypatch, two_blocks):
         raise AssertionError("RapidOCR tried to download something")
 
     monkeypatch.setattr(download.DownloadFile, "run", classmethod(refuse))
-    ocr_engines.rapid_engine.cache_clear()
+    MODELS.discard("rapidocr")
     try:
         rapid = ocr_engines.rapid_engine()
         assert rapid.engine.cfg.Global.font_path in {str(p) for p in system_fonts()}
@@ -163,7 +164,7 @@ def test_rapidocr_runs_offline_with_local_files(monkeypatch, two_blocks):
         lines = ocr_engines.read_rapidocr(two_blocks, line_flip=True)
         assert [line.text for line in lines] == ["ALPHA 123", "OMEGA 789"]
     finally:
-        ocr_engines.rapid_engine.cache_clear()
+        MODELS.discard("rapidocr")
 
 
 def _one_error(capsys, *argv) -> str:

@@ -44,9 +44,11 @@ def body(knee: float = 170.0, elbow: float = 170.0, hidden: tuple[int, ...] = ()
     return Landmarks(pts.astype(np.float32), "pose", visibility=vis)
 
 
-def frame_with(marks: Landmarks | None, index: int = 0, source: str = "mediapipe.pose") -> Frame:
+def frame_with(marks: Landmarks | None, index: int = 0, source: str = "mediapipe.pose",
+               stream_id: int = 0) -> Frame:
     context = (Result(source, landmarks=() if marks is None else (marks,)),)
-    return Frame(np.zeros((480, 640, 3), np.uint8), index, index * 33, context=context)
+    return Frame(np.zeros((480, 640, 3), np.uint8), index, index * 33, context=context,
+                 stream_id=stream_id)
 
 
 def test_angle_at_the_middle_point():
@@ -106,7 +108,7 @@ def squat_angles(reps: int, rng: np.random.Generator, frames_per_rep: int = 30) 
 
 
 def run_reps(angles: list[float | None], processor=None, spikes: dict[int, float] | None = None,
-             dropped: set[int] = frozenset()) -> dict:
+             dropped: set[int] = frozenset(), stream_id: int = 0) -> dict:
     """Feed pose.reps one synthetic body per angle; ``spikes`` replace single frames' angles,
     ``dropped`` frames lose the knees: visibility near 0 and the legs guessed folded at 40°."""
     processor = processor or registry.create("pose.reps", {"exercise": "squat"})
@@ -114,7 +116,8 @@ def run_reps(angles: list[float | None], processor=None, spikes: dict[int, float
     for i, angle in enumerate(angles):
         angle = 40.0 if i in dropped else (spikes or {}).get(i, angle)
         unsure = (25, 26) if i in dropped else ()
-        values = processor(frame_with(body(knee=angle, unsure=unsure), index=i)).values
+        values = processor(frame_with(body(knee=angle, unsure=unsure), index=i,
+                                      stream_id=stream_id)).values
     return values
 
 
@@ -205,9 +208,12 @@ def test_one_side_only_and_a_new_stream_starts_at_zero():
     reps = registry.create("pose.reps", {"exercise": "squat", "side": "right"})
     angles = squat_angles(2, np.random.default_rng(4))
     assert run_reps(angles, reps)["count"] == 2
-    # The same processor on a new video (timestamps start again) counts afresh.
-    values = run_reps(angles[:20], reps)
+    # The same processor on a new video (a new stream; its timestamps start again) counts
+    # afresh.
+    values = run_reps(angles[:20], reps, stream_id=1)
     assert values["count"] == 0 and values["side"] == "right"
+    # Within one stream the count goes on, even where timestamps repeat (a frame shown again).
+    assert run_reps(angles, reps, stream_id=1)["count"] == 2
 
 
 def test_holistic_bodies_are_read_too():

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from visionapp.core import registry
+from visionapp.core.annotate import Annotator, annotate
 from visionapp.core.errors import BadInput, ModelNotFound
+from visionapp.core.model_cache import MODELS
 from visionapp.core.nms import box_iou, nms, suppressors
 from visionapp.core.sources import open_source
 from visionapp.core.types import Frame
@@ -69,7 +73,8 @@ def test_visible_nms_keeps_what_the_backend_keeps(traffic, agnostic):
         a, b = fast.detections, shown.detections
         assert len(a) == len(b) and list(a.labels) == list(b.labels)
         assert np.allclose(a.xyxy, b.xyxy, atol=0.5)
-        assert shown.candidates is not None and len(shown.candidates) >= 0
+        assert shown.candidates is not None and len(shown.candidates) > 0  # NMS removed some
+        assert len(shown.candidates) + len(b) == shown.values["candidates"]  # nothing lost
         assert "candidates ->" in shown.text[1]
 
 
@@ -134,16 +139,36 @@ def test_tracking_keeps_ids_on_a_moving_object(traffic):
     patch = traffic[0].image[y1:y2, x1:x2]
     tracker = registry.create("yolo.detect", {"backend": "pytorch", "tracker": "bytetrack",
                                               "conf": 0.1})
+    annotator = Annotator()  # the driver's: it keeps the trails
     ids = []
     for i in range(12):
         canvas = np.full((360, 640, 3), 110, np.uint8)
         x = 40 + 12 * i
         canvas[150 : 150 + patch.shape[0], x : x + patch.shape[1]] = patch
-        result = tracker(Frame(canvas, i, i * 33))
+        result = tracker(Frame(canvas, i, i * 33, stream_id=41))
+        drawn = annotator(canvas, [result], stream_id=41)
         if len(result.detections):
             ids.append(int(result.detections.track_id[0]))
     assert len(ids) >= 10 and len(set(ids)) == 1 and ids[0] >= 0
-    assert result.landmarks and len(result.landmarks[0].points_xy) > 5  # the trail
+    assert result.trail_length == 20 and not result.landmarks  # the detector returns ids only
+    trail = annotator.trail(41, "yolo.detect", ids[0])
+    assert len(trail) > 5  # the trail
+    assert np.all(np.diff(trail[:, 0]) > 0)  # following the car to the right
+    assert not np.array_equal(drawn, annotate(canvas, [result]))  # and drawn
+
+
+def test_a_new_stream_restarts_the_tracker(traffic):
+    tracker = registry.create("yolo.detect", {"backend": "pytorch", "tracker": "bytetrack",
+                                              "conf": 0.1, "classes": "car"})
+    first = tracker(dataclasses.replace(traffic[0], stream_id=51))
+    runtime = tracker.runtime(traffic[0].image.shape[:2])
+    state = runtime.model.predictor.trackers[0]
+    tracker(dataclasses.replace(traffic[1], stream_id=51))
+    assert runtime.model.predictor.trackers[0] is state  # one stream: the tracker goes on
+    again = tracker(dataclasses.replace(traffic[0], stream_id=52))
+    assert runtime.model.predictor.trackers[0] is not state and runtime.stream_id == 52
+    # The first picture again, as the start of a new stream: numbered afresh, as the first was.
+    assert sorted(again.detections.track_id) == sorted(first.detections.track_id)
 
 
 def test_not_a_yolo_model(tmp_path):
@@ -159,11 +184,11 @@ def test_export_failure_falls_back_to_pytorch(traffic, monkeypatch):
         raise RuntimeError("no space for the export")
 
     monkeypatch.setattr(yolo, "export_model", broken)
-    yolo.load_runtime.cache_clear()
+    MODELS.discard("yolo")
     try:
         result = detect(traffic[0], imgsz=416)
     finally:
-        yolo.load_runtime.cache_clear()
+        MODELS.discard("yolo")
     assert result.text[0].startswith("YOLO pytorch")
     assert any("export failed" in line and "using PyTorch" in line for line in result.text)
     assert len(result.detections) > 0

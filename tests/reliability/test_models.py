@@ -20,6 +20,7 @@ from visionapp import paths
 from visionapp.cli import main
 from visionapp.core import registry, weights
 from visionapp.core.errors import BadInput, ModelNotFound, ProcessorFailed
+from visionapp.core.model_cache import MODELS
 from visionapp.core.prepare import prepare_chain
 from visionapp.core.types import Frame
 from visionapp.processors import ultralytics_safe, yolo
@@ -60,14 +61,11 @@ def evil(tmp_path) -> tuple[Path, Path]:
 @pytest.fixture
 def no_cached_loads():
     """Every load in the test really reads its file (no model cached by an earlier test)."""
-    caches = [getattr(module, name) for module, name in ((yolo, "load_runtime"),
-                                                         (ultralytics_safe, "check_checkpoint"))
-              if hasattr(module, name)]
-    for cache in caches:
-        cache.cache_clear()
+    MODELS.discard("yolo")
+    ultralytics_safe.check_checkpoint.cache_clear()
     yield
-    for cache in caches:
-        cache.cache_clear()
+    MODELS.discard("yolo")
+    ultralytics_safe.check_checkpoint.cache_clear()
 
 
 # ----------------------------------------------------------------------------- .pt safety
@@ -315,10 +313,11 @@ def test_prepare_loads_the_runtime_the_first_frame_uses(shared, no_cached_loads)
     processor = registry.create("yolo.detect", {"weights": str(shared("models/yolov8n.pt")),
                                                 "backend": "pytorch", "imgsz": 160})
     processor.prepare()
-    assert yolo.load_runtime.cache_info().currsize == 1
+    assert len(MODELS.entries("yolo")) == 1 and MODELS.loads["yolo"] >= 1
+    loads, hits = MODELS.loads["yolo"], MODELS.hits["yolo"]
     processor(frame(120, 200))
-    info = yolo.load_runtime.cache_info()
-    assert info.currsize == 1 and info.hits >= 1  # no second load
+    assert len(MODELS.entries("yolo")) == 1 and MODELS.hits["yolo"] >= hits + 1  # no second load
+    assert MODELS.loads["yolo"] == loads
 
 
 # ----------------------------------------------------------------------------- where models go

@@ -26,6 +26,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="visionapp", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"visionapp {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details")
+    parser.set_defaults(graceful=False)  # batch commands set it: they stop cleanly
     sub = parser.add_subparsers(dest="command", required=True)
     for module in (process, models, train):
         module.add_parsers(sub)
@@ -57,7 +58,7 @@ def _run(argv: Sequence[str] | None, interrupts: Interrupts) -> int:
     if args.command == "models" and args.action == "fetch" and not args.name:
         parser.error(f"models {args.action} needs a model name")
     args.interrupts, args.stop = interrupts, interrupts.stop
-    interrupts.graceful = getattr(args, "graceful", False)  # batch commands stop cleanly
+    interrupts.graceful = args.graceful
     interrupts.in_command = True
     try:
         return int(args.func(args) or 0)

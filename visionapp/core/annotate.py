@@ -1,19 +1,24 @@
-"""The one place that draws: boxes with labels and scores, landmarks, overlays and text.
+"""The one place that draws: boxes with labels and scores, landmarks, masks, heat maps, overlays,
+track trails and text.
 
 Processors never draw; they return Results, and :func:`annotate` renders them onto a copy of the
-frame. Overlays (edge maps, heat maps, similarity maps) are blended, shown instead of the frame,
-or put side by side, as each Result asks.
+frame. Overlays (edge maps, similarity maps) are blended, shown instead of the frame, or put side
+by side, as each Result asks; masks are tinted and heat maps coloured over their region. What
+needs memory across frames (the trails of tracked boxes) is drawn by an :class:`Annotator`, which
+each driver owns.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections import deque
 from collections.abc import Sequence
+from dataclasses import replace
 
 import cv2
 import numpy as np
 
-from visionapp.core.types import Detections, Landmarks, Result
+from visionapp.core.types import Detections, HeatMap, Landmarks, Mask, Result
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -107,6 +112,30 @@ def draw_landmarks(canvas: np.ndarray, marks: Landmarks, thick: int) -> None:
             cv2.circle(canvas, (int(x), int(y)), radius, (255, 255, 255), cv2.FILLED)
 
 
+def draw_mask(canvas: np.ndarray, mask: Mask) -> None:
+    """Add the mask's colour × alpha to its pixels (saturating); the others stay as they are."""
+    h, w = canvas.shape[:2]
+    inside = mask.mask
+    if inside.shape != (h, w):
+        inside = cv2.resize(inside.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    tint = np.zeros_like(canvas)
+    tint[inside] = mask.color_bgr
+    cv2.addWeighted(canvas, 1.0, tint, mask.alpha, 0, dst=canvas)
+
+
+def draw_heatmap(canvas: np.ndarray, heat: HeatMap) -> None:
+    """The values stretched over their region in the JET colour map, blended at alpha."""
+    h, w = canvas.shape[:2]
+    x1, y1 = max(0, heat.xyxy[0]), max(0, heat.xyxy[1])
+    x2, y2 = min(w, heat.xyxy[2]), min(h, heat.xyxy[3])
+    if x2 <= x1 or y2 <= y1:
+        return
+    levels = (cv2.resize(heat.values, (x2 - x1, y2 - y1)) * 255).astype(np.uint8)
+    region = canvas[y1:y2, x1:x2]
+    cv2.addWeighted(region, 1.0 - heat.alpha, cv2.applyColorMap(levels, cv2.COLORMAP_JET),
+                    heat.alpha, 0, dst=region)
+
+
 def draw_text_block(canvas: np.ndarray, lines: Sequence[str], scale: float, thick: int) -> None:
     """Lines of readout top-left on a translucent dark panel. Hershey fonts are ASCII-only."""
     if not lines:
@@ -144,9 +173,15 @@ def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = 
         else:
             beside.append(_as_bgr(result.overlay, (w, h)))
     drawing = show_text and any(r.text for r in results) or any(
-        len(r.detections) or r.landmarks or r.candidates is not None for r in results)
+        len(r.detections) or r.landmarks or r.candidates is not None or r.masks or r.heatmaps
+        for r in results)
     if drawing and not owned:
         canvas = canvas.copy()
+    for result in results:
+        for mask in result.masks:
+            draw_mask(canvas, mask)
+        for heat in result.heatmaps:
+            draw_heatmap(canvas, heat)
     for result in results:
         if result.candidates is not None:
             draw_candidates(canvas, result.candidates, scale)
@@ -158,13 +193,64 @@ def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = 
     return np.hstack([canvas, *beside]) if beside else canvas
 
 
-class Annotator:
-    """The drawing of one stream of frames, owned by its driver (the batch run, the window).
+TRAIL_HISTORY = 200  # centres kept per track: the longest trail a Result may ask for
 
-    Drawing that needs memory across frames lives here, keyed by what it follows, instead of in
-    a processor: processors stay pure functions of their settings and the frame.
+
+class Annotator:
+    """The drawing of one stream of frames after another, owned by its driver (a batch run,
+    the window).
+
+    Drawing that needs memory across frames lives here instead of in a processor, so processors
+    stay functions of their settings and the frame: the trail of each tracked box, keyed by
+    (stream, processor, track id). A frame of a new stream forgets the old trails; a track not
+    seen for TRAIL_HISTORY frames is forgotten too (supervision's TraceAnnotator keeps its
+    history the same way).
     """
 
-    def __call__(self, image: np.ndarray, results: Sequence[Result], *,
-                 show_text: bool = True) -> np.ndarray:
+    def __init__(self) -> None:
+        self._trails: dict[tuple[int, str, int], deque] = {}
+        self._last_seen: dict[tuple[int, str, int], int] = {}
+        self._stream: int | None = None
+        self._frames = 0
+
+    def __call__(self, image: np.ndarray, results: Sequence[Result], *, show_text: bool = True,
+                 stream_id: int = 0) -> np.ndarray:
+        """:func:`annotate`, with the trails of tracked boxes; ``stream_id`` is the frame's."""
+        if any(r.trail_length for r in results):
+            results = self._with_trails(results, stream_id)
         return annotate(image, results, show_text=show_text)
+
+    def trail(self, stream_id: int, processor: str, track_id: int) -> np.ndarray:
+        """The remembered centres of one track, oldest first: (K, 2) float32 pixels."""
+        return np.array(self._trails.get((stream_id, processor, track_id), ()),
+                        np.float32).reshape(-1, 2)
+
+    def _with_trails(self, results: Sequence[Result], stream_id: int) -> list[Result]:
+        if stream_id != self._stream:
+            self._trails.clear()
+            self._last_seen.clear()
+            self._stream = stream_id
+        self._frames += 1
+        out = []
+        for result in results:
+            dets = result.detections
+            if not result.trail_length or dets.track_id is None:
+                out.append(result)
+                continue
+            marks = []
+            for i in np.flatnonzero(dets.track_id >= 0):
+                key = (stream_id, result.processor, int(dets.track_id[i]))
+                x1, y1, x2, y2 = dets.xyxy[i]
+                trail = self._trails.setdefault(key, deque(maxlen=TRAIL_HISTORY))
+                trail.append(((x1 + x2) / 2, (y1 + y2) / 2))
+                self._last_seen[key] = self._frames
+                points = np.array(list(trail)[-result.trail_length:], np.float32)
+                if len(points) > 1:
+                    pairs = tuple((k, k + 1) for k in range(len(points) - 1))
+                    marks.append(Landmarks(points, dets.labels[i], connections=pairs,
+                                           draw_points=False))
+            out.append(replace(result, landmarks=result.landmarks + tuple(marks)))
+        for key in [k for k, seen in self._last_seen.items()
+                    if self._frames - seen > TRAIL_HISTORY]:
+            del self._trails[key], self._last_seen[key]
+        return out

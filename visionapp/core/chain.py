@@ -170,7 +170,12 @@ def parse_set(items: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     return out
 
 
-def build_chain(names: Sequence[str], settings: Sequence[str], chain_file: Path | None) -> tuple:
+def chain_entries(names: Sequence[str], settings: Sequence[str],
+                  chain_file: Path | None) -> list[ChainEntry]:
+    """The enabled entries of ``chain_file`` (if any), then one per processor name, with the
+    ``--set`` ``settings`` parsed into their parameters. Every entry is checked: an unknown
+    processor or parameter, a bad value or a setting for a processor not in the chain is an
+    error here."""
     entries: list[ChainEntry] = []
     if chain_file is not None:
         entries.extend(e for e in load_chain(chain_file) if e.enabled)
@@ -182,9 +187,15 @@ def build_chain(names: Sequence[str], settings: Sequence[str], chain_file: Path 
             registry.load(name)  # an unknown name gets the list of valid ones
             raise ParameterError(f"--set {name}.…: {name!r} is not in the chain; add it with "
                                  f"-p {name}")
-    processors = []
+    out = []
     for entry in entries:
         params = dict(entry.params)
         params.update(registry.parse_settings(entry.name, overrides.get(entry.name, [])))
-        processors.append(registry.create(entry.name, params))
-    return tuple(processors)
+        out.append(ChainEntry(entry.name, params))
+        out[-1].build()  # the parameters are checked now
+    return out
+
+
+def build_chain(names: Sequence[str], settings: Sequence[str], chain_file: Path | None) -> tuple:
+    """The processors of :func:`chain_entries`."""
+    return tuple(entry.build() for entry in chain_entries(names, settings, chain_file))

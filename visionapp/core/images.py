@@ -100,3 +100,19 @@ def read_image(path: Path | str, flags: int = cv2.IMREAD_UNCHANGED) -> np.ndarra
         raise DamagedImage(f"cannot read {str(path)!r} as an image (damaged, or not PNG, "
                            "JPEG, BMP, TIFF or WebP)")
     return image
+
+
+def cached_image(path: str, flags: int, missing: str) -> np.ndarray:
+    """The image file at ``path`` (``~`` expanded) decoded once per file version and ``flags``,
+    kept in the model cache: re-saving the file reloads it. A missing file is a BadInput with
+    ``missing`` formatted with ``path``; a damaged one a BadInput naming it."""
+    from visionapp.core.model_cache import MODELS
+
+    def locate(name: str) -> Path:
+        found = Path(name).expanduser()
+        if not found.is_file():
+            raise BadInput(missing.format(path=str(found)))
+        return found.resolve()
+
+    return MODELS.load("image", MODELS.resolve("image", path, locate), flags,
+                       lambda file: read_image(file, flags))

@@ -147,20 +147,6 @@ def _range_text(lo: float | None, hi: float | None) -> str:
     return f"[{'-inf' if lo is None else f'{lo:g}'}, {'inf' if hi is None else f'{hi:g}'}]"
 
 
-def check_number(where: str, value: float, *, min: float | None = None,  # noqa: A002
-                 max: float | None = None, note: str = "") -> float:  # noqa: A002
-    """``value`` if it is a finite number in [min, max]; else ParameterError naming ``where``
-    (e.g. "--fps") and the range. For numeric command-line options, which argparse lets be NaN."""
-    finite = (isinstance(value, int | float) and not isinstance(value, bool)
-              and math.isfinite(value))
-    if finite and (min is None or value >= min) and (max is None or value <= max):
-        return value
-    problem = "is out of range" if finite else "is not a finite number"
-    extra = f" ({note})" if note else ""
-    raise ParameterError(f"{where}={value!r} {problem}; use a number in "
-                         f"{_range_text(min, max)}{extra}")
-
-
 def name_problem(name: str) -> str | None:
     """Why ``name`` is not a plain file name (it is saved as NAME.suffix), or None."""
     separators = {"/", "\\", os.sep} | ({os.altsep} if os.altsep else set())

@@ -3,8 +3,8 @@
 :func:`run` is the generator both the CLI and the GUI worker drive. Sending it a new tuple of
 processors swaps the chain before the next frame (the GUI does this when a parameter changes).
 
-:func:`process_batch` overlaps the three stages of batch work on separate threads joined by
-bounded queues — decode (reader) → process + annotate (processing) → encode (writer) — so
+:func:`process_batch` drives :func:`run` with the three stages of batch work on separate threads
+joined by bounded queues — decode (reader) → process + annotate (processing) → encode (writer) — so
 decoding the next frame and encoding the last one run while this one is processed. OpenCV
 releases the GIL inside its calls, so the stages really run on different cores. The calling
 thread only waits, so it stays free to handle signals (Ctrl-C) at any moment.
@@ -15,13 +15,13 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from visionapp.core.annotate import annotate
+from visionapp.core.annotate import Annotator
 from visionapp.core.errors import ProcessorFailed
 from visionapp.core.stats import RollingStats
 from visionapp.core.types import Frame, Processor, Result
@@ -131,10 +131,13 @@ def process_batch(
     on_frame: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
     show_text: bool = True,
+    annotator: Annotator | None = None,
 ) -> BatchReport:
     """Decode, process (+ annotate) and ``write`` every frame on three overlapping threads.
 
-    Frames stay in order. ``write(frame, results, annotated_bgr)`` runs on the writer thread.
+    Frames stay in order; the processing thread drives :func:`run` and draws with
+    ``annotator`` (a new :class:`Annotator` by default). ``write(frame, results,
+    annotated_bgr)`` runs on the writer thread.
     Stage timings (decode_ms, process_ms, write_ms and one key per processor) land in
     ``report.stats``. An exception in any stage stops all three and is re-raised here.
 
@@ -189,8 +192,11 @@ def process_batch(
             stats.add("write_ms", (time.perf_counter() - t0) * 1000)
 
     completed = threading.Event()  # every frame of the source went through
+    annotator = annotator or Annotator()
+    taken_s = 0.0  # when the frame being processed left the inbox
 
-    def processing() -> None:
+    def incoming() -> Iterator[Frame]:
+        nonlocal taken_s
         while True:
             try:
                 frame = inbox.get(timeout=0.1)
@@ -204,12 +210,16 @@ def process_batch(
                 return
             if halted():
                 return
-            t0 = time.perf_counter()
-            results = apply_chain(frame, processors)
-            stats.add("process_ms", (time.perf_counter() - t0) * 1000)
+            taken_s = time.perf_counter()
+            yield frame
+
+    def processing() -> None:
+        for frame, results in run(incoming(), processors):
+            stats.add("process_ms", (time.perf_counter() - taken_s) * 1000)
             for result in results:
                 stats.add(result.processor, result.elapsed_ms)
-            annotated = annotate(frame.image, results, show_text=show_text)
+            annotated = annotator(frame.image, results, show_text=show_text,
+                                  stream_id=frame.stream_id)
             if not put(outbox, (frame, results, annotated)):
                 return
             report.frames += 1

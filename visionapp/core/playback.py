@@ -282,7 +282,7 @@ class PlaybackSession:
             off = {running[i].key for i in failed}
             self._chain = tuple(dataclasses.replace(s, enabled=False) if s.key in off else s
                                 for s in self._chain)
-        annotated = self._annotate(frame.image, results)
+        annotated = self._annotate(frame.image, results, stream_id=frame.stream_id)
         now = self._clock()
         # Drop the old times in place: rebuilding the list cost O(frames in 2 s) every frame.
         while self._frame_times and now - self._frame_times[0] >= FPS_WINDOW_S:

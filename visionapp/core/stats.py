@@ -23,9 +23,3 @@ class RollingStats:
             return float("nan"), float("nan")
         p50, p95 = np.percentile(np.fromiter(data, float), [50, 95])
         return float(p50), float(p95)
-
-    def keys(self) -> list[str]:
-        return list(self._samples)
-
-    def summary(self) -> dict[str, tuple[float, float]]:
-        return {k: self.percentiles(k) for k in self._samples}

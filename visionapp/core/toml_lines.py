@@ -10,7 +10,8 @@ stops and returns what it has, and :func:`line_of` falls back to the nearest enc
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+import itertools
+from collections.abc import Callable, Mapping
 
 Path = tuple[str | int, ...]
 
@@ -122,35 +123,35 @@ class _Walker:
         self.skip(newlines=False)
         self.value(path)
 
+    def items(self, close: str, item: Callable[[], None]) -> None:
+        """From an opening bracket to its ``close``: ``item()`` for each comma-separated item
+        (newlines allowed between them)."""
+        self.advance()
+        while True:
+            self.skip(newlines=True)
+            if self.peek() == close:
+                self.advance()
+                return
+            if self.peek() == ",":
+                self.advance()
+                continue
+            item()
+
     def value(self, path: Path) -> None:
         c = self.peek()
         if c in ('"', "'"):
             self.string()
         elif c == "[":
-            self.advance()
-            index = 0
-            while True:
-                self.skip(newlines=True)
-                if self.peek() == "]":
-                    self.advance()
-                    return
-                if self.peek() == ",":
-                    self.advance()
-                    continue
-                self.lines.setdefault(path + (index,), self.line)
-                self.value(path + (index,))
-                index += 1
+            index = itertools.count()
+
+            def element() -> None:
+                at = path + (next(index),)
+                self.lines.setdefault(at, self.line)
+                self.value(at)
+
+            self.items("]", element)
         elif c == "{":
-            self.advance()
-            while True:
-                self.skip(newlines=True)
-                if self.peek() == "}":
-                    self.advance()
-                    return
-                if self.peek() == ",":
-                    self.advance()
-                    continue
-                self.pair(path)
+            self.items("}", lambda: self.pair(path))
         else:  # a number, boolean or date: up to the next delimiter
             while self.pos < len(self.text) and self.text[self.pos] not in ",]}\n#":
                 self.pos += 1

@@ -7,7 +7,7 @@ Layouts and units are in the names: ``xyxy`` is (x1, y1, x2, y2) in pixels, ``po
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
@@ -100,6 +100,26 @@ class Detections:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def __getitem__(self, index: int | slice | Sequence[int] | NDArray) -> Detections:
+        """The boxes at ``index`` — an int, a slice, an array of indices or a boolean mask of
+        length N — as Detections, every parallel array sliced alike (supervision's indexing)."""
+        if isinstance(index, slice):
+            labels = self.labels[index]
+        else:
+            index = np.asarray(index).reshape(-1)  # an int becomes a one-box selection
+            if index.dtype == bool:
+                if index.shape != (len(self),):
+                    raise IndexError(f"a mask of {index.size} values selects from {len(self)} "
+                                     "boxes; give one value per box")
+                index = np.flatnonzero(index)
+            elif index.size and not np.issubdtype(index.dtype, np.integer):
+                raise IndexError(f"Detections are indexed by int, slice, index array or "
+                                 f"boolean mask, not {index.dtype} values")
+            index = index.astype(np.intp, copy=False)
+            labels = tuple(self.labels[i] for i in index.tolist())
+        return Detections(self.xyxy[index], self.confidence[index], self.class_id[index], labels,
+                          None if self.track_id is None else self.track_id[index])
+
 
 @dataclass(frozen=True, slots=True)
 class Landmarks:
@@ -119,12 +139,37 @@ class Landmarks:
 
 
 @dataclass(frozen=True, slots=True)
+class Mask:
+    """A region for the annotator to tint: ``mask`` is H×W bool at the frame's size (True
+    inside); its pixels get ``color_bgr`` × ``alpha`` added (saturating), the rest is untouched."""
+
+    mask: NDArray[np.bool_]
+    color_bgr: tuple[int, int, int]
+    alpha: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class HeatMap:
+    """Values in [0, 1] (h×w at any resolution) for the annotator to stretch over the region
+    ``xyxy`` (pixels) in the JET colour map, blended at ``alpha`` (Grad-CAM: where a model
+    looked)."""
+
+    values: NDArray[np.float32]
+    xyxy: tuple[int, int, int, int]
+    alpha: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
     """What one processor made of one frame.
 
     - ``image``: a transformed frame (adjust processors); processors later in the chain see it.
     - ``overlay``: a map to show (edge map, heat map), H×W uint8 or H×W×3 BGR, drawn by the
       annotator in ``overlay_mode``; later processors still see the unchanged frame.
+    - ``masks``, ``heatmaps``: regions the annotator tints (a person mask) or colours by value
+      (a Grad-CAM heat map), over the frame.
+    - ``trail_length``: for tracked boxes (``detections.track_id`` ≥ 0), how many of their
+      last centres the annotator joins into a trail; 0: none. The history is the annotator's.
     - ``text``: short lines for the on-screen readout ("3 faces", "candidates 12 → kept 3").
     - ``values``: the frame-level answer as JSON-ready values (str, int, float, bool, None,
       lists and string-keyed mappings of them): the classifier's label and top-k probabilities,
@@ -139,6 +184,9 @@ class Result:
     image: NDArray[np.uint8] | None = None
     overlay: NDArray[np.uint8] | None = None
     overlay_mode: OverlayMode = "blend"
+    masks: tuple[Mask, ...] = ()
+    heatmaps: tuple[HeatMap, ...] = ()
+    trail_length: int = 0
     text: tuple[str, ...] = ()
     elapsed_ms: float = 0.0
     # Boxes considered but not kept (e.g. NMS candidates), drawn thin and faint; a non-empty

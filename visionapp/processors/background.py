@@ -13,18 +13,17 @@ processors in the chain see it.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar
 
 import cv2
 import numpy as np
 
 from visionapp.core import weights
-from visionapp.core.errors import BadInput
-from visionapp.core.images import read_image
+from visionapp.core.images import cached_image, read_image
+from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, Rule, param
+from visionapp.core.streams import PerStream
 from visionapp.core.types import Frame, Result
 from visionapp.processors import mediapipe_tasks as mpt
 
@@ -38,13 +37,10 @@ def hex_to_bgr(text: str) -> tuple[int, int, int]:
     return b, g, r
 
 
-class _Stream:
-    """The smoothed mask of the previous frame; restarted with the stream or a new size."""
+class _Smoothed:
+    """The smoothed mask of the stream's previous frame (None before the first)."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.alpha: np.ndarray | None = None
-        self.last_ts: int | None = None
+    alpha: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -63,7 +59,8 @@ class Background(ProcessorBase):
                              help=f"auto: {SEGMENTER_MODEL} when found, else the pose model")
     pose_model: str = param("pose_landmarker_lite.task", kind="path")
     segmenter_model: str = param(SEGMENTER_MODEL, kind="path")
-    _stream: _Stream = field(default_factory=_Stream, init=False, repr=False, compare=False)
+    _previous: PerStream[_Smoothed] = field(default_factory=PerStream, init=False, repr=False,
+                                            compare=False)
 
     rules: ClassVar[tuple[Rule, ...]] = (
         Rule(("color",), lambda p: bool(_HEX.fullmatch(p.color)),
@@ -75,7 +72,8 @@ class Background(ProcessorBase):
     def source(self) -> str:
         """Which model makes the mask: "segmenter" or "pose"."""
         if self.mask_source == "auto":
-            return "segmenter" if weights.find_local(self.segmenter_model) else "pose"
+            return "segmenter" if MODELS.resolve("found", self.segmenter_model,
+                                                 weights.find_local) else "pose"
         return self.mask_source
 
     def prepare(self) -> None:
@@ -107,19 +105,16 @@ class Background(ProcessorBase):
         if self.feather_px > 0:
             k = 2 * self.feather_px + 1
             mask = cv2.GaussianBlur(mask, (k, k), 0)
-        stream = self._stream
-        with stream.lock:
-            restarted = stream.last_ts is not None and frame.timestamp_ms <= stream.last_ts
-            previous = stream.alpha
-            if (frame.still or restarted or previous is None or previous.shape != mask.shape
-                    or self.smoothing == 0):
+        with self._previous.state(frame, _Smoothed) as memory:
+            previous = memory.alpha
+            if previous is None or previous.shape != mask.shape or self.smoothing == 0:
                 smoothed = mask
             else:
                 # Fast attack, slow release: a pixel joins the person at once (a moving hand is
                 # never blurred) and leaves it over a few frames (the edge does not flicker).
                 smoothed = np.maximum(mask, cv2.addWeighted(previous, self.smoothing, mask,
                                                             1.0 - self.smoothing, 0.0))
-            stream.alpha, stream.last_ts = smoothed, frame.timestamp_ms
+            memory.alpha = smoothed
         return smoothed
 
     def backdrop(self, image: np.ndarray) -> np.ndarray:
@@ -150,19 +145,7 @@ class Background(ProcessorBase):
                               "person_fraction": round(person, 4)})
 
 
-_PICTURES: dict[str, tuple[float, np.ndarray]] = {}
-
-
 def _picture(path: str) -> np.ndarray:
     """The background picture, read once per file version."""
-    try:
-        mtime = Path(path).expanduser().stat().st_mtime
-    except OSError:
-        raise BadInput(f"background picture {path!r} does not exist; choose an image file "
-                       "(background.image_path)") from None
-    cached = _PICTURES.get(path)
-    if cached is None or cached[0] != mtime:
-        cached = (mtime, read_image(Path(path).expanduser(), cv2.IMREAD_COLOR))
-        _PICTURES.clear()
-        _PICTURES[path] = cached
-    return cached[1]
+    return cached_image(path, cv2.IMREAD_COLOR, "background picture {path!r} does not exist; "
+                                                "choose an image file (background.image_path)")

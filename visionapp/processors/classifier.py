@@ -9,7 +9,6 @@ frame, so a missing or unusable model is an error there; the window waits for on
 
 from __future__ import annotations
 
-import functools
 import json
 import zipfile
 from dataclasses import dataclass
@@ -22,8 +21,9 @@ import numpy as np
 from visionapp.core import weights
 from visionapp.core.errors import BadInput, ModelNotFound
 from visionapp.core.frameworks import before_tensorflow
+from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
-from visionapp.core.types import Detections, Frame, Result
+from visionapp.core.types import Detections, Frame, HeatMap, Result
 
 BAR = 10
 
@@ -56,10 +56,20 @@ def _retrain(path: Path) -> str:
     return f"train one with 'visionapp train-classifier DATASET_FOLDER --name {path.stem}'"
 
 
-@functools.lru_cache(maxsize=4)
-def load_classifier(path: str, mtime_ns: int) -> LoadedClassifier:
-    """Model + card, once per file version (retraining to the same name reloads it)."""
-    model_path = Path(path)
+def resolve_model(name: str) -> Path:
+    """A classifier model's file (never downloaded); ModelNotFound says how to train one."""
+    return weights.resolve(name, download=False)
+
+
+def load_classifier(path: str, mtime_ns: int | None = None) -> LoadedClassifier:
+    """Model + card from the model cache, once per file version (retraining to the same name
+    reloads it); ``mtime_ns`` None: the cache reads it."""
+    return MODELS.load("keras.classifier", Path(path), (), read_classifier, mtime_ns=mtime_ns)
+
+
+def read_classifier(model_path: Path) -> LoadedClassifier:
+    """Load a .keras model and its JSON card, checking they belong together."""
+    path = str(model_path)
     card_path = model_path.with_suffix(".json")
     if not card_path.is_file():
         raise BadInput(f"{model_path.name} has no model card ({card_path.name}) beside it; use "
@@ -127,16 +137,15 @@ class Classifier(ProcessorBase):
     def prepare(self) -> None:
         """Load the model now (batch runs call this before the first frame): a missing model is
         a ModelNotFound naming the file and how to train one, a bad one a BadInput."""
-        path = weights.resolve(self.model, download=False)
-        load_classifier(str(path), path.stat().st_mtime_ns)
+        load_classifier(str(resolve_model(self.model)))
 
     def loaded(self) -> LoadedClassifier | None:
         """The model, or None while there is none yet (the processor waits for one)."""
         try:
-            path = weights.resolve(self.model, download=False)
+            path = MODELS.resolve("keras", self.model, resolve_model)
         except ModelNotFound:
             return None
-        return load_classifier(str(path), path.stat().st_mtime_ns)
+        return load_classifier(str(path))
 
     def predict(self, loaded: LoadedClassifier, crops_rgb: list[np.ndarray]) -> np.ndarray:
         size = loaded.image_size
@@ -162,16 +171,13 @@ class Classifier(ProcessorBase):
         else:
             x0, y0, cw, ch = 0, 0, w, h
         crop = rgb[y0 : y0 + ch, x0 : x0 + cw]
-        overlay = None
+        heatmaps = ()
         if self.gradcam:
             from visionapp.processors.keras_inference import gradcam
 
             small = cv2.resize(crop, (loaded.image_size,) * 2, interpolation=cv2.INTER_AREA)
             cam, probs = gradcam(loaded.model, small)
-            heat = cv2.applyColorMap((cv2.resize(cam, (cw, ch)) * 255).astype(np.uint8),
-                                     cv2.COLORMAP_JET)
-            overlay = frame.image.copy()
-            overlay[y0 : y0 + ch, x0 : x0 + cw] = heat
+            heatmaps = (HeatMap(np.asarray(cam, np.float32), (x0, y0, x0 + cw, y0 + ch)),)
         else:
             probs = self.predict(loaded, [crop])[0]
         best = int(np.argmax(probs))
@@ -184,7 +190,7 @@ class Classifier(ProcessorBase):
         values = {"label": label, "class_id": best, "score": round(float(probs[best]), 4),
                   "top_k": [{"label": loaded.class_names[i], "class_id": int(i),
                              "score": round(float(probs[i]), 4)} for i in order]}
-        return Result(self.name, detections=dets, overlay=overlay, overlay_mode="blend",
+        return Result(self.name, detections=dets, heatmaps=heatmaps,
                       text=(f"classifier: {label} {probs[best]:.2f}",
                             *bars(loaded.class_names, probs, self.top_k)), values=values)
 

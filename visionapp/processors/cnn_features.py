@@ -21,11 +21,11 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from visionapp.core import weights
 from visionapp.core.errors import BadInput, ModelNotFound
+from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.types import Frame, Result
-from visionapp.processors.classifier import LoadedClassifier, load_classifier
+from visionapp.processors.classifier import LoadedClassifier, load_classifier, resolve_model
 from visionapp.processors.map_views import Mosaic, fit_to, mosaic, signed_colour
 
 FIRST_CONV, LAST_CONV = "first_conv", "last_conv"
@@ -129,14 +129,18 @@ def _layer_object(model, feature: FeatureLayer):
     return owner.get_layer(feature.name)
 
 
-@functools.lru_cache(maxsize=8)
-def feature_model(path: str, mtime_ns: int, layer: str) -> tuple[Any, FeatureLayer]:
+def feature_model(path: str, mtime_ns: int | None, layer: str) -> tuple[Any, FeatureLayer]:
     """(a Keras model from the classifier's input to the layer's output, the layer), built
-    once per model file version and layer."""
+    once per model file version and layer (kept in the model cache)."""
+    return MODELS.load("keras.features", Path(path), layer,
+                       functools.partial(_build_feature_model, layer=layer), mtime_ns=mtime_ns)
+
+
+def _build_feature_model(model_path: Path, layer: str) -> tuple[Any, FeatureLayer]:
     import keras
 
-    model = load_classifier(path, mtime_ns).model
-    feature = resolve_layer(model, layer, Path(path).name)
+    model = load_classifier(str(model_path)).model
+    feature = resolve_layer(model, layer, model_path.name)
     target = _layer_object(model, feature)
     if not feature.owner:
         return keras.Model(model.input, target.output), feature
@@ -202,22 +206,17 @@ class CnnFeatures(ProcessorBase):
     display: str = param("side_by_side", choices=("side_by_side", "replace", "blend"),
                          help="how the mosaic is shown")
 
-    def _path(self):
-        return weights.resolve(self.model, download=False)
-
     def prepare(self) -> None:
         """Load the model and find the layer now (batch runs: before the first frame)."""
-        path = self._path()
-        loaded = load_classifier(str(path), path.stat().st_mtime_ns)
-        resolve_layer(loaded.model, self.layer, path.name)
+        path = resolve_model(self.model)
+        resolve_layer(load_classifier(str(path)).model, self.layer, path.name)
 
-    def loaded(self) -> tuple[LoadedClassifier, str, int] | None:
+    def loaded(self) -> tuple[LoadedClassifier, str] | None:
         try:
-            path = self._path()
+            path = MODELS.resolve("keras", self.model, resolve_model)
         except ModelNotFound:
             return None
-        mtime = path.stat().st_mtime_ns
-        return load_classifier(str(path), mtime), str(path), mtime
+        return load_classifier(str(path)), str(path)
 
     def features(self, frame: Frame) -> FeatureView | None:
         """The layer's tiles for ``frame``; None while there is no model yet. BadInput when the
@@ -225,8 +224,8 @@ class CnnFeatures(ProcessorBase):
         found = self.loaded()
         if found is None:
             return None
-        loaded, path, mtime = found
-        sub, feature = feature_model(path, mtime, self.layer)
+        loaded, path = found
+        sub, feature = feature_model(path, None, self.layer)
         if self.view == "filters":
             return self._filters(loaded, feature)
         size = loaded.image_size

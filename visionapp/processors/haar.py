@@ -6,7 +6,6 @@ Cascade XMLs come from the installed OpenCV wheel (4.x ships them in ``cv2.data`
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -16,6 +15,7 @@ import numpy as np
 
 from visionapp import paths
 from visionapp.core.errors import ModelNotFound
+from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.types import Detections, Frame, Result
 
@@ -48,13 +48,17 @@ def find_cascade(filename: str) -> Path:
     )
 
 
-@functools.cache
-def load_cascade(path: str) -> cv2.CascadeClassifier:
-    """One classifier per file, loaded once (changing a threshold never reloads it)."""
-    cascade = cv2.CascadeClassifier(path)
+def read_cascade(path: Path) -> cv2.CascadeClassifier:
+    cascade = cv2.CascadeClassifier(str(path))
     if cascade.empty():
         raise ModelNotFound(f"{path} is not a valid Haar cascade XML; reinstall opencv-data")
     return cascade
+
+
+def load_cascade(filename: str) -> cv2.CascadeClassifier:
+    """The cascade ``filename`` from the model cache: loaded once (changing a threshold never
+    reloads it), found on disk at most once a second."""
+    return MODELS.get("haar", filename, (), read_cascade, resolver=find_cascade)
 
 
 @dataclass(frozen=True)
@@ -74,14 +78,14 @@ class HaarFaces(ProcessorBase):
         gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
         if self.equalize:
             gray = cv2.equalizeHist(gray)
-        faces = load_cascade(str(find_cascade(FACE_CASCADES[self.cascade]))).detectMultiScale(
+        faces = load_cascade(FACE_CASCADES[self.cascade]).detectMultiScale(
             gray, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
             minSize=(self.min_size, self.min_size),
         )
         boxes = [(x, y, x + w, y + h) for (x, y, w, h) in np.reshape(faces, (-1, 4))]
         labels = ["face"] * len(boxes)
         if self.eyes and boxes:
-            eye_cascade = load_cascade(str(find_cascade(EYE_CASCADE)))
+            eye_cascade = load_cascade(EYE_CASCADE)
             for x1, y1, x2, y2 in list(boxes):
                 upper = gray[y1 : y1 + (y2 - y1) // 2, x1:x2]
                 found = eye_cascade.detectMultiScale(upper, scaleFactor=1.1, minNeighbors=5,

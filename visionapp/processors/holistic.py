@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from visionapp.core import weights
+from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.types import Detections, Frame, Landmarks, Result
 from visionapp.processors import mediapipe_tasks as mpt
@@ -99,7 +100,7 @@ class Holistic(ProcessorBase):
 
     def holistic_model(self) -> str | None:
         """The HolisticLandmarker file when one is on disk (never downloaded)."""
-        found = weights.find_local(HOLISTIC_MODEL)
+        found = MODELS.resolve("found", HOLISTIC_MODEL, weights.find_local)
         return str(found) if found is not None else None
 
     def prepare(self) -> None:

@@ -4,9 +4,11 @@ BlazeFace face detection.
 MediaPipe is imported only when one of these processors first runs (importing it also imports
 TensorFlow when that is installed, which takes seconds). Video frames go through VIDEO running
 mode, which tracks between frames and needs strictly increasing timestamps; still images go
-through IMAGE mode. A task is created per (model, options, mode) and kept in a small table;
-tasks hold native resources, so they are closed explicitly — when evicted from the table, when a
-stream restarts, and at exit — never left to the garbage collector.
+through IMAGE mode. A task is created per (model file, options, mode) and kept in the model
+cache (:mod:`visionapp.core.model_cache`), whose close hook releases its native resources — when
+evicted, when the model file changes, and at exit — never left to the garbage collector. A VIDEO
+task follows one stream: a frame of another stream (a new video, a seek, a loop) gets a fresh
+native task, and within a stream the timestamps it is given always increase.
 
 In a batch run ``prepare()`` resolves each model file and checks its container (a ``.task`` is a
 zip bundle, a ``.tflite`` a FlatBuffer tagged ``TFL3``) before the first frame, so a missing or
@@ -17,13 +19,11 @@ which only the first frame tells (a still image or a video).
 
 from __future__ import annotations
 
-import atexit
 import functools
 import itertools
-import os
 import threading
 import zipfile
-from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -31,16 +31,18 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from visionapp import paths
 from visionapp.core import weights
 from visionapp.core.errors import ModelNotFound
 from visionapp.core.frameworks import before_tensorflow
+from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
-from visionapp.core.types import Detections, Frame, Landmarks, Result
+from visionapp.core.timeout import call_with_timeout
+from visionapp.core.types import Detections, Frame, Landmarks, Mask, Result
 
 CREATE_TIMEOUT_S = 60.0
-MAX_OPEN_TASKS = 6
 NOSE_TIP = 1  # face-mesh landmark index of the nose tip
+PERSON_TINT_BGR = (255, 0, 255)  # pose segmentation: the person mask, added at PERSON_TINT_ALPHA
+PERSON_TINT_ALPHA = 0.6
 
 
 # ----------------------------------------------------------------------------- task management
@@ -63,52 +65,83 @@ def _vision():
     return vision
 
 
-class _Task:
-    """One MediaPipe task plus the last timestamp it was given (VIDEO mode needs increasing)."""
+_CLASSES = {  # kind → (options class, task class) names in mediapipe.tasks.python.vision
+    "face_mesh": ("FaceLandmarkerOptions", "FaceLandmarker"),
+    "hands": ("HandLandmarkerOptions", "HandLandmarker"),
+    "pose": ("PoseLandmarkerOptions", "PoseLandmarker"),
+    "face_detection": ("FaceDetectorOptions", "FaceDetector"),
+    "holistic": ("HolisticLandmarkerOptions", "HolisticLandmarker"),
+    "segmenter": ("ImageSegmenterOptions", "ImageSegmenter"),
+}
 
-    def __init__(self, task: Any, video: bool):
-        self.task = task
+
+def create_task(kind: str, path: Path, options: tuple[tuple[str, Any], ...], video: bool,
+                model_name: str) -> Any:
+    """A native MediaPipe task, created on a helper thread: a corrupt model gives a
+    ModelNotFound naming the file and the fix, never a hang."""
+    vision = _vision()
+    from mediapipe.tasks.python.core.base_options import BaseOptions
+
+    option_cls, task_cls = (getattr(vision, name) for name in _CLASSES[kind])
+    mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
+    opts = option_cls(base_options=BaseOptions(model_asset_path=str(path)),
+                      running_mode=mode, **dict(options))
+    try:
+        return call_with_timeout(lambda: task_cls.create_from_options(opts), CREATE_TIMEOUT_S,
+                                 "mediapipe-create")
+    except TimeoutError:
+        raise ModelNotFound(f"MediaPipe did not load {str(path)!r} within {CREATE_TIMEOUT_S:g} "
+                            f"s; the file may be damaged: {weights.replace_hint(model_name)}"
+                            ) from None
+    except (RuntimeError, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise ModelNotFound(f"MediaPipe could not load {str(path)!r} ({first}); the file is "
+                            f"damaged or not a {kind} model: {weights.replace_hint(model_name)}"
+                            ) from None
+
+
+class _TaskClosed(Exception):
+    """The task was closed (evicted from the model cache) between lookup and use."""
+
+
+class Task:
+    """A MediaPipe task for one model file, options and running mode (what the model cache
+    holds). In VIDEO mode it follows one stream at a time and keeps its timestamps increasing."""
+
+    def __init__(self, create: Callable[[], Any], video: bool):
+        self._create = create
         self.video = video
-        self.last_ts = -1
         self.lock = threading.Lock()
+        self.closed = False
+        self.native: Any = create()  # created now, so a bad model file fails the load
+        self.stream_id: int | None = None
+        self.last_ts = -1
+
+    def run(self, image: Any, frame: Frame) -> Any:
+        """MediaPipe's result for ``image`` (``frame``'s pixels as an mp.Image)."""
+        with self.lock:
+            if self.closed:
+                raise _TaskClosed
+            if self.video and self.stream_id not in (None, frame.stream_id):
+                # A new video, a seek or a loop: track afresh, from the new stream's timestamps.
+                native, self.native = self.native, None
+                if native is not None:
+                    native.close()
+            if self.native is None:
+                self.native, self.last_ts = self._create(), -1
+            if not self.video:
+                return self.native.detect(image)
+            self.stream_id = frame.stream_id
+            timestamp = max(frame.timestamp_ms, self.last_ts + 1)
+            self.last_ts = timestamp
+            return self.native.detect_for_video(image, timestamp)
 
     def close(self) -> None:
-        self.task.close()
-
-
-_TASKS: OrderedDict[tuple, _Task] = OrderedDict()
-_TASKS_LOCK = threading.Lock()
-
-
-def close_all() -> None:
-    """Close every open MediaPipe task (at exit, or when the GUI stops processing)."""
-    with _TASKS_LOCK:
-        while _TASKS:
-            _TASKS.popitem()[1].close()
-
-
-atexit.register(close_all)
-
-
-def _create_with_timeout(factory, path: str, model_name: str) -> Any:
-    """Create a task on a helper thread: a corrupt model must give an error, never a hang."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["task"] = factory()
-        except Exception as exc:  # noqa: BLE001 - re-raised below with the model's name
-            box["error"] = exc
-
-    thread = threading.Thread(target=run, name="mediapipe-create", daemon=True)
-    thread.start()
-    thread.join(CREATE_TIMEOUT_S)
-    if thread.is_alive():
-        raise ModelNotFound(f"MediaPipe did not load {path!r} within {CREATE_TIMEOUT_S:g} s; the "
-                            f"file may be damaged: {weights.replace_hint(model_name)}")
-    if "error" in box:
-        raise box["error"]
-    return box["task"]
+        with self.lock:
+            self.closed = True
+            native, self.native = self.native, None
+            if native is not None:
+                native.close()
 
 
 def model_file_problem(path: Path) -> str | None:
@@ -143,81 +176,44 @@ class _ModelFile:
     def prepare(self) -> None:
         check_model_file(self.model)
 
+    def confidences(self, what: str) -> dict[str, float]:
+        """The three confidence settings (the landmarkers' fields of those names) under
+        MediaPipe's option names for ``what`` (face, hand, pose)."""
+        return {f"min_{what}_detection_confidence": self.min_detection_confidence,
+                f"min_{what}_presence_confidence": self.min_presence_confidence,
+                "min_tracking_confidence": self.min_tracking_confidence}
 
-def get_task(kind: str, model_name: str, options: tuple[tuple[str, Any], ...], video: bool,
-             timestamp_ms: int) -> _Task:
-    """The task for these settings, recreated when a stream restarts (timestamp went back).
 
-    Keyed by the model *name* and the models folder setting, so the per-frame lookup touches no
-    file system; the path is resolved only when a task is created.
-    """
-    key = (kind, model_name, os.environ.get(paths.MODELS_DIR_ENV, ""), options, video)
-    with _TASKS_LOCK:
-        task = _TASKS.get(key)
-        if task is not None and video and timestamp_ms <= task.last_ts:
-            del _TASKS[key]  # a new video or a seek: start tracking afresh
-            task.close()
-            task = None
-        if task is not None:
-            _TASKS.move_to_end(key)
-            return task
-    path = str(weights.resolve(model_name))
-    vision = _vision()
-    from mediapipe.tasks.python.core.base_options import BaseOptions
+def get_task(kind: str, model_name: str, options: tuple[tuple[str, Any], ...],
+             video: bool) -> Task:
+    """The task for these settings from the model cache (created on first use)."""
 
-    option_cls, task_cls = {
-        "face_mesh": (vision.FaceLandmarkerOptions, vision.FaceLandmarker),
-        "hands": (vision.HandLandmarkerOptions, vision.HandLandmarker),
-        "pose": (vision.PoseLandmarkerOptions, vision.PoseLandmarker),
-        "face_detection": (vision.FaceDetectorOptions, vision.FaceDetector),
-        "holistic": (vision.HolisticLandmarkerOptions, vision.HolisticLandmarker),
-        "segmenter": (vision.ImageSegmenterOptions, vision.ImageSegmenter),
-    }[kind]
-    mode = vision.RunningMode.VIDEO if video else vision.RunningMode.IMAGE
-    opts = option_cls(base_options=BaseOptions(model_asset_path=path),
-                      running_mode=mode, **dict(options))
-    try:
-        created = _create_with_timeout(lambda: task_cls.create_from_options(opts), path,
-                                       model_name)
-    except (RuntimeError, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise ModelNotFound(f"MediaPipe could not load {path!r} ({first}); the file is damaged or "
-                            f"not a {kind} model: {weights.replace_hint(model_name)}") from None
-    task = _Task(created, video)
-    with _TASKS_LOCK:
-        _TASKS[key] = task
-        while len(_TASKS) > MAX_OPEN_TASKS:
-            _TASKS.popitem(last=False)[1].close()
-    return task
+    def load(path: Path) -> Task:
+        return Task(functools.partial(create_task, kind, path, options, video, model_name), video)
+
+    return MODELS.get("mediapipe", model_name, (kind, options, video), load,
+                      resolver=weights.resolve, close=Task.close)
 
 
 def run_task(kind: str, model_name: str, options: dict[str, Any], frame: Frame) -> Any:
     """Run the task on ``frame`` (BGR) in VIDEO or IMAGE mode and return MediaPipe's result."""
-    video = not frame.still
-    task = get_task(kind, model_name, tuple(sorted(options.items())), video, frame.timestamp_ms)
     mp = _mediapipe()
     rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
     image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
-    with task.lock:
-        if not video:
-            return task.task.detect(image)
-        timestamp = max(frame.timestamp_ms, task.last_ts + 1)
-        task.last_ts = timestamp
-        return task.task.detect_for_video(image, timestamp)
+    settings = tuple(sorted(options.items()))
+    try:
+        return get_task(kind, model_name, settings, not frame.still).run(image, frame)
+    except _TaskClosed:  # evicted meanwhile: the cache creates it again
+        return get_task(kind, model_name, settings, not frame.still).run(image, frame)
 
 
-def _points(landmarks, width: int, height: int) -> np.ndarray:
+def landmark_points(landmarks, width: int, height: int) -> np.ndarray:
     """MediaPipe's normalised landmarks → (K, 2) float32 pixels (one pass, then one multiply)."""
     n = len(landmarks)
     xy = np.fromiter(itertools.chain.from_iterable((p.x, p.y) for p in landmarks), np.float32,
                      2 * n).reshape(n, 2)
     xy *= (width, height)
     return xy
-
-
-def landmark_points(landmarks, width: int, height: int) -> np.ndarray:
-    """MediaPipe's normalised landmarks → (K, 2) float32 pixels."""
-    return _points(landmarks, width, height)
 
 
 @functools.cache
@@ -250,16 +246,13 @@ class FaceMesh(_ModelFile, ProcessorBase):
     model: str = param("face_landmarker.task", kind="path")
 
     def __call__(self, frame: Frame) -> Result:
-        options = {"num_faces": self.max_faces,
-                   "min_face_detection_confidence": self.min_detection_confidence,
-                   "min_face_presence_confidence": self.min_presence_confidence,
-                   "min_tracking_confidence": self.min_tracking_confidence,
+        options = {"num_faces": self.max_faces, **self.confidences("face"),
                    "output_face_blendshapes": self.blendshapes}
         found = run_task("face_mesh", self.model, options, frame)
         h, w = frame.image.shape[:2]
         lines = () if self.draw == "points" else connections(
             "FaceLandmarksConnections", f"FACE_LANDMARKS_{self.draw.upper()}")
-        marks = [Landmarks(_points(face, w, h), "face", connections=lines,
+        marks = [Landmarks(landmark_points(face, w, h), "face", connections=lines,
                            draw_points=self.draw == "points") for face in found.face_landmarks]
         text = [f"face mesh: {len(marks)} face(s) × {len(marks[0].points_xy) if marks else 478} "
                 "landmarks"]
@@ -304,16 +297,13 @@ class Hands(_ModelFile, ProcessorBase):
     model: str = param("hand_landmarker.task", kind="path")
 
     def __call__(self, frame: Frame) -> Result:
-        options = {"num_hands": self.max_hands,
-                   "min_hand_detection_confidence": self.min_detection_confidence,
-                   "min_hand_presence_confidence": self.min_presence_confidence,
-                   "min_tracking_confidence": self.min_tracking_confidence}
+        options = {"num_hands": self.max_hands, **self.confidences("hand")}
         found = run_task("hands", self.model, options, frame)
         h, w = frame.image.shape[:2]
         skeleton = connections("HandLandmarksConnections", "HAND_CONNECTIONS")
         marks, boxes, labels, scores, text, fingers = [], [], [], [], [], []
         for hand, handedness in zip(found.hand_landmarks, found.handedness, strict=True):
-            pts = _points(hand, w, h)
+            pts = landmark_points(hand, w, h)
             side = handedness[0].category_name if handedness else "hand"
             score = float(handedness[0].score) if handedness else 1.0
             marks.append(Landmarks(pts, side, score, connections=skeleton))
@@ -346,10 +336,7 @@ class Pose(_ModelFile, ProcessorBase):
     model: str = param("pose_landmarker_lite.task", kind="path")
 
     def __call__(self, frame: Frame) -> Result:
-        options = {"num_poses": self.max_poses,
-                   "min_pose_detection_confidence": self.min_detection_confidence,
-                   "min_pose_presence_confidence": self.min_presence_confidence,
-                   "min_tracking_confidence": self.min_tracking_confidence,
+        options = {"num_poses": self.max_poses, **self.confidences("pose"),
                    "output_segmentation_masks": self.segmentation}
         found = run_task("pose", self.model, options, frame)
         h, w = frame.image.shape[:2]
@@ -357,16 +344,15 @@ class Pose(_ModelFile, ProcessorBase):
         marks = []
         for body in found.pose_landmarks:
             visibility = np.array([p.visibility or 0.0 for p in body], np.float32)
-            marks.append(Landmarks(_points(body, w, h), "pose", visibility=visibility,
+            marks.append(Landmarks(landmark_points(body, w, h), "pose", visibility=visibility,
                                    connections=skeleton,
                                    min_visibility=self.visibility_threshold))
-        overlay = None
+        masks = ()
         if self.segmentation and found.segmentation_masks:
-            mask = np.asarray(found.segmentation_masks[0].numpy_view()).reshape(h, w)
-            overlay = np.zeros((h, w, 3), np.uint8)
-            overlay[mask > 0.5] = (255, 0, 255)
-            overlay = cv2.addWeighted(frame.image, 1.0, overlay, 0.6, 0)
-        return Result(self.name, landmarks=tuple(marks), overlay=overlay, overlay_mode="replace",
+            # A new array (the comparison) while ``found`` lives: MediaPipe frees the view's memory.
+            person = np.asarray(found.segmentation_masks[0].numpy_view()).reshape(h, w) > 0.5
+            masks = (Mask(person, PERSON_TINT_BGR, PERSON_TINT_ALPHA),)
+        return Result(self.name, landmarks=tuple(marks), masks=masks,
                       text=(f"pose: {len(marks)} body(ies) × 33 landmarks",),
                       values={"poses": len(marks)})
 
@@ -392,7 +378,7 @@ class FaceDetection(_ModelFile, ProcessorBase):
             boxes.append([b.origin_x, b.origin_y, b.origin_x + b.width, b.origin_y + b.height])
             scores.append(float(det.categories[0].score) if det.categories else 1.0)
             if det.keypoints:
-                marks.append(Landmarks(_points(det.keypoints, w, h), "face keypoints"))
+                marks.append(Landmarks(landmark_points(det.keypoints, w, h), "face keypoints"))
         dets = Detections.from_lists(boxes, scores, ["face"] * len(boxes))
         return Result(self.name, detections=dets, landmarks=tuple(marks),
                       text=(f"BlazeFace: {len(boxes)} face(s)",), values={"faces": len(boxes)})

@@ -27,6 +27,7 @@ import numpy as np
 
 from visionapp import paths
 from visionapp.core.errors import BadInput
+from visionapp.core.model_cache import MODELS
 
 log = logging.getLogger(__name__)
 
@@ -209,10 +210,11 @@ class _Rapid:
         self.lock = threading.Lock()
 
 
-@functools.cache
 def rapid_engine() -> _Rapid:
-    """The RapidOCR engine, loaded once (about a second: three ONNX sessions)."""
-    return _Rapid()
+    """The RapidOCR engine from the model cache, keyed by its detection network's file (about a
+    second to load: three ONNX sessions)."""
+    detector = MODELS.resolve("rapidocr", "det", lambda _: _rapidocr_models()["det"])
+    return MODELS.load("rapidocr", detector, (), lambda _: _Rapid())
 
 
 def read_rapidocr(image: np.ndarray, line_flip: bool) -> list[TextLine]:

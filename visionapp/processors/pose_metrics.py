@@ -24,7 +24,6 @@ already down.
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -32,6 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from visionapp.core.params import ProcessorBase, Rule, param
+from visionapp.core.streams import PerStream
 from visionapp.core.types import Detections, Frame, Landmarks, Result
 from visionapp.processors import upstream
 
@@ -188,15 +188,6 @@ class RepCounter:
             self.phase, self._pending, self._streak = seen, None, 0
 
 
-class _Stream:
-    """A PoseReps' counter across frames, started afresh when a stream restarts."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.counter: RepCounter | None = None
-        self.last_ts: int | None = None
-
-
 @dataclass(frozen=True)
 class PoseReps(ProcessorBase):
     """Counts exercise repetitions from a joint angle of the body mediapipe.pose found."""
@@ -218,7 +209,8 @@ class PoseReps(ProcessorBase):
     smoothing_frames: int = param(5, min=1, max=31, help="median of this many angles (1: off)")
     hold_frames: int = param(2, min=1, max=30,
                              help="frames past a threshold before the phase changes")
-    _stream: _Stream = field(default_factory=_Stream, init=False, repr=False, compare=False)
+    _counter: PerStream[RepCounter] = field(default_factory=PerStream, init=False, repr=False,
+                                            compare=False)
 
     rules: ClassVar[tuple[Rule, ...]] = (
         Rule(("flexed_deg", "extended_deg"), lambda p: p.flexed_deg < p.extended_deg,
@@ -250,14 +242,11 @@ class PoseReps(ProcessorBase):
                           values=self._values(ex, None, None, None))
         found = upstream.bodies(frame)
         raw, used = self.measure(found[0], ex.joint) if found else (None, None)
-        stream = self._stream
-        with stream.lock:
-            restarted = stream.last_ts is not None and frame.timestamp_ms <= stream.last_ts
-            if stream.counter is None or frame.still or restarted:
-                stream.counter = RepCounter(ex.flexed_deg, ex.extended_deg,
-                                            self.smoothing_frames, self.hold_frames)
-            stream.last_ts = frame.timestamp_ms
-            counter = stream.counter
+        def start() -> RepCounter:
+            return RepCounter(ex.flexed_deg, ex.extended_deg, self.smoothing_frames,
+                              self.hold_frames)
+
+        with self._counter.state(frame, start) as counter:
             counter.update(raw)
             count, phase, angle = counter.count, counter.phase, counter.angle
         values = self._values(ex, count, phase, angle, used)

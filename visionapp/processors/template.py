@@ -7,7 +7,6 @@ maxima above ``threshold`` become candidate boxes, and greedy NMS removes overla
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 
 from visionapp import paths
 from visionapp.core.errors import BadInput, ParameterError
-from visionapp.core.images import read_image as decode_image_file
+from visionapp.core.images import cached_image
 from visionapp.core.nms import nms
 from visionapp.core.outputs import write_image
 from visionapp.core.params import ProcessorBase, param
@@ -35,18 +34,10 @@ METHODS = {
 }
 
 
-@functools.cache
-def _read_image(path: str, mtime_ns: int, flags: int) -> np.ndarray:
-    """Read once per file version (the mtime key reloads a template the user re-saved); a damaged
-    file is a BadInput naming it."""
-    return decode_image_file(path, flags)
-
-
 def read_image(path: str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise BadInput(f"template file {str(p)!r} does not exist; choose an existing image")
-    return _read_image(str(p.resolve()), p.stat().st_mtime_ns, flags)
+    """The template (or mask) image, read once per file version: re-saving it reloads it."""
+    return cached_image(path, flags, "template file {path!r} does not exist; choose an "
+                                     "existing image")
 
 
 def similarity(scores: np.ndarray, method: str) -> np.ndarray:

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -24,7 +25,7 @@ import platform
 import shutil
 import tempfile
 import threading
-from collections import defaultdict, deque
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,9 +35,10 @@ import numpy as np
 from visionapp import paths
 from visionapp.core import weights
 from visionapp.core.errors import BadInput, ModelNotFound
+from visionapp.core.model_cache import MODELS
 from visionapp.core.nms import nms, suppressors
 from visionapp.core.params import ProcessorBase, Rule, param
-from visionapp.core.types import Detections, Frame, Landmarks, Result
+from visionapp.core.types import Detections, Frame, Result
 from visionapp.core.view_edits import ViewEdit
 from visionapp.processors.ultralytics_safe import check_checkpoint, load_yolo
 
@@ -130,7 +132,7 @@ def export_model(pt: Path, shape_hw: tuple[int, int], fmt: str) -> Path:
 
 
 class _Runtime:
-    """A loaded model plus per-stream state (tracker inside Ultralytics, our trails)."""
+    """A loaded model and the stream its tracker (inside Ultralytics) follows."""
 
     def __init__(self, model: Any, backend: str, note: str, shape_hw: tuple[int, int] | None):
         self.model = model
@@ -138,15 +140,12 @@ class _Runtime:
         self.note = note
         self.shape_hw = shape_hw  # the fixed input of an export made here; None: any size
         self.lock = threading.Lock()
-        self.trails: dict[int, deque] = defaultdict(lambda: deque(maxlen=200))
-        self.last_ts = -1
+        self.stream_id: int | None = None  # the stream the tracker has seen; None: no tracks
 
 
-@functools.lru_cache(maxsize=8)
-def load_runtime(weights_path: str, backend: str, shape_hw: tuple[int, int], device: str,
-                 tracker: str) -> _Runtime:
-    """Load once per configuration: changing a threshold never reloads the model."""
-    path = Path(weights_path)
+def load_runtime(path: Path, backend: str, shape_hw: tuple[int, int], device: str) -> _Runtime:
+    """Load (exporting first for ``backend="accelerate"``) the weights at ``path``; the model
+    cache calls this once per file version and settings."""
     note = ""
     target = path
     exported = None
@@ -239,16 +238,19 @@ class YoloDetect(ProcessorBase):
 
     def runtime(self, frame_hw: tuple[int, int]) -> _Runtime:
         """The loaded model for frames of this size (an export is specific to its input shape;
-        PyTorch models take any, so they are keyed by the image size alone)."""
+        PyTorch models take any, so they are keyed by the image size alone). Each tracker
+        setting gets its own model: the tracker's state lives inside it."""
         device = self.device
         if device == "auto":
             device = "cuda:0" if cuda_available() else "cpu"
         elif device == "cuda":
             device = "cuda:0"
-        path = resolve_weights(self.weights)
+        path = MODELS.resolve("yolo", self.weights, resolve_weights)
         shape = input_hw(frame_hw, self.imgsz) if (
             self.backend == "accelerate" and path.suffix == ".pt") else (self.imgsz, self.imgsz)
-        return load_runtime(str(path), self.backend, shape, device, self.tracker)
+        load = functools.partial(load_runtime, backend=self.backend, shape_hw=shape,
+                                 device=device)
+        return MODELS.load("yolo", path, (self.backend, shape, device, self.tracker), load)
 
     def __call__(self, frame: Frame) -> Result:
         hw = frame.image.shape[:2]
@@ -263,10 +265,10 @@ class YoloDetect(ProcessorBase):
         values: dict[str, Any] = {"backend": rt.backend}
         with rt.lock:
             if self.tracker != "none":
-                if frame.timestamp_ms <= rt.last_ts or frame.still:
-                    rt.trails.clear()
-                rt.last_ts = frame.timestamp_ms
-                out = rt.model.track(frame.image, persist=not frame.still,
+                # The tracker goes on within a stream; a new stream or a still starts afresh.
+                persist = not frame.still and frame.stream_id == rt.stream_id
+                rt.stream_id = None if frame.still else frame.stream_id
+                out = rt.model.track(frame.image, persist=persist,
                                      tracker=f"{self.tracker}.yaml", iou=self.iou,
                                      max_det=self.max_det, **common)[0]
                 dets = _detections(out.boxes, names, with_tracks=True)
@@ -280,16 +282,14 @@ class YoloDetect(ProcessorBase):
                 out = rt.model.predict(frame.image, iou=self.iou, max_det=self.max_det,
                                        **common)[0]
                 dets = _detections(out.boxes, names, with_tracks=False)
-        counts: dict[str, int] = defaultdict(int)
-        for label in dets.labels:
-            counts[label] += 1
+        counts = Counter(dets.labels)
         text.insert(0, f"YOLO {rt.backend} @{self.imgsz}: " + (
             ", ".join(f"{n} {label}" for label, n in sorted(counts.items())) or "nothing"))
         if rt.note:
             text.append(rt.note)
         values["counts"] = dict(sorted(counts.items()))
-        landmarks = self._trails(rt, dets) if self.tracker != "none" and self.trail_length else ()
-        return Result(self.name, detections=dets, landmarks=landmarks, text=tuple(text),
+        trail = self.trail_length if self.tracker != "none" and not frame.still else 0
+        return Result(self.name, detections=dets, trail_length=trail, text=tuple(text),
                       candidates=candidates, values=values)
 
     def view_click(self, xy: tuple[int, int], result: Result) -> ViewEdit | None:
@@ -312,32 +312,12 @@ class YoloDetect(ProcessorBase):
         cls = None if self.agnostic_nms else every.class_id
         keep = nms(every.xyxy, every.confidence, self.iou, cls)[: self.max_det]
         by, overlap = suppressors(every.xyxy, keep, self.iou, cls)
-        kept = Detections(every.xyxy[keep], every.confidence[keep], every.class_id[keep],
-                          tuple(every.labels[i] for i in keep))
         dropped = np.setdiff1d(np.arange(len(every)), keep)
         explained = keep[self.explain] if self.explain < len(keep) else -1
         labels = tuple(f"IoU {overlap[i]:.2f}" if by[i] == explained >= 0 else ""
                        for i in dropped)
-        faint = Detections(every.xyxy[dropped], every.confidence[dropped],
-                           every.class_id[dropped], labels)
+        faint = dataclasses.replace(every[dropped], labels=labels)
         n_explained = sum(1 for label in labels if label)
         summary = (f"NMS: {len(every)} candidates -> {len(keep)} kept (IoU > {self.iou:.2f} "
                    f"suppressed); box #{self.explain} removed {n_explained}")
-        return kept, faint, summary
-
-    def _trails(self, rt: _Runtime, dets: Detections) -> tuple[Landmarks, ...]:
-        out = []
-        if dets.track_id is None:
-            return ()
-        for i, track in enumerate(dets.track_id):
-            if track < 0:
-                continue
-            x1, y1, x2, y2 = dets.xyxy[i]
-            trail = rt.trails[int(track)]
-            trail.append(((x1 + x2) / 2, (y1 + y2) / 2))
-            points = np.array(list(trail)[-self.trail_length:], np.float32)
-            if len(points) > 1:
-                pairs = tuple((k, k + 1) for k in range(len(points) - 1))
-                out.append(Landmarks(points, dets.labels[i], connections=pairs,
-                                     draw_points=False))
-        return tuple(out)
+        return every[keep], faint, summary
