@@ -166,13 +166,13 @@ def _mask_stats(masks: list[np.ndarray]) -> tuple[float, int]:
 def test_smoothing_steadies_the_mask_of_a_fast_dancer(shared):
     frames = dancer_frames(shared)
     raw = registry.create("background", {"smoothing": 0.0})
-    steady = registry.create("background")  # smoothing 0.6
+    steady = registry.create("background")  # smoothing 0.85: a pixel lets go over ~4 frames
     raw_iou, raw_flicker = _mask_stats([raw.alpha(f) for f in frames])
     iou, flicker = _mask_stats([steady.alpha(f) for f in frames])
     # The dancer's arms sweep tens of pixels per frame at 20 fps, so consecutive masks differ
     # by real motion too; smoothing removes the back-and-forth, not the motion.
     assert flicker < 0.6 * raw_flicker
-    assert iou > raw_iou + 0.01 and iou >= 0.86
+    assert iou > raw_iou + 0.03 and iou >= 0.9
 
 
 def test_smoothed_mask_of_a_steady_subject_overlaps_frame_to_frame(shared):

@@ -53,7 +53,7 @@ class Background(ProcessorBase):
     color: str = param("#00b140", kind="text", help="color: #RRGGBB")
     image_path: str = param("", kind="path", help="image: the new background")
     feather_px: int = param(7, min=0, max=99, help="softens the mask's edge")
-    smoothing: float = param(0.6, min=0.0, max=0.95, step=0.05,
+    smoothing: float = param(0.85, min=0.0, max=0.95, step=0.05,
                              help="video: how slowly the mask lets go of a pixel (0: off)")
     mask_source: str = param("auto", choices=("auto", "pose", "segmenter"),
                              help=f"auto: {SEGMENTER_MODEL} when found, else the pose model")
