@@ -7,6 +7,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -46,14 +47,21 @@ class _Payload:
         return (builtins.open, (self.marker, "w"))
 
 
-@pytest.fixture
-def evil(tmp_path) -> tuple[Path, Path]:
+class _ShellPayload(_Payload):
+    """The classic one: ``os.system("touch marker")`` (a module torch blocks by name)."""
+
+    def __reduce__(self):
+        return (os.system, (f"touch {shlex.quote(self.marker)}",))
+
+
+@pytest.fixture(params=[_Payload, _ShellPayload], ids=["open", "os.system"])
+def evil(tmp_path, request) -> tuple[Path, Path]:
     """A checkpoint shaped like Ultralytics' (a dict with "model") carrying a real payload."""
     import torch
 
     marker = tmp_path / "PAYLOAD_RAN"
     path = tmp_path / "evil.pt"
-    torch.save({"model": _Payload(marker), "train_args": {}, "epoch": -1}, path)
+    torch.save({"model": request.param(marker), "train_args": {}, "epoch": -1}, path)
     assert not marker.exists()
     return path, marker
 

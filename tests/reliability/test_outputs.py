@@ -153,6 +153,17 @@ def test_full_disk_force_leaves_the_existing_video_byte_identical(capfd, tmpfs):
     assert sorted(p.name for p in disk.iterdir()) == ["x.mp4"]
 
 
+def test_disk_already_full_names_the_disk_not_the_codec(capfd, tmpfs):
+    disk = tmpfs(300)
+    old = good_video(disk / "x.mp4")
+    fill(disk, leave_bytes=0)  # the encoder cannot even write its header
+    code, err = cli(capfd, "process", "demo:frames=5", "--out", disk / "x.mp4", "--force", "-q")
+    line = one_error_line(code, err)
+    assert "No space left on device" in line and "codec" not in line
+    assert (disk / "x.mp4").read_bytes() == old
+    assert sorted(p.name for p in disk.iterdir()) == ["filler.bin", "x.mp4"]
+
+
 def test_full_disk_make_video(capfd, tmpfs, tmp_path):
     frames = tmp_path / "frames"
     frames.mkdir()

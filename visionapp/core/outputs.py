@@ -187,9 +187,14 @@ class AtomicVideoWriter:
         w, h = self.size_wh or (0, 0)
         scratch = AtomicFile(self.path)
         try:
-            codec_works = self._open((64, 64), scratch).isOpened()
+            # The encoder writes its header on opening, so a full or failing disk looks like a
+            # missing codec; a plain write names the real cause.
+            cause = _write_probe(scratch.tmp)
+            codec_works = cause is None and self._open((64, 64), scratch).isOpened()
         finally:
             scratch.discard()
+        if cause is not None:
+            return write_failed(self.path, cause)
         if codec_works:
             return BadInput(f"cannot encode {w}×{h} frames with codec {self.fourcc} for "
                             f"{str(self.path)!r}: the frames are too small for it; scale them "

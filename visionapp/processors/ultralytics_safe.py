@@ -57,7 +57,9 @@ def import_ultralytics():
     return ultralytics
 
 
-_REFUSED_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
+# torch names the refused object in one of two ways: an unknown global, or one from a module it
+# blocks outright (os, posix, subprocess, …).
+_REFUSED_GLOBAL = re.compile(r"[Uu]nsupported (?:global: )?GLOBAL (\S+)")
 
 
 def load_error(path: Path, exc: BaseException) -> ModelNotFound:
