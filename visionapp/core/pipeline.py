@@ -60,6 +60,16 @@ def apply_chain(
     return tuple(results)
 
 
+def input_of(frame: Frame, earlier: Sequence[Result]) -> Frame:
+    """The frame as :func:`apply_chain` handed it to the processor after ``earlier``: the last
+    image an earlier result carried, with those results as its context."""
+    for result in reversed(earlier):
+        if result.image is not None:
+            frame = frame.with_image(result.image)
+            break
+    return frame.with_context(tuple(earlier)) if earlier else frame
+
+
 def run(frames: Iterable[Frame], processors: Chain,
         on_error: Callable[[int, ProcessorFailed], None] | None = None,
         ) -> Generator[tuple[Frame, tuple[Result, ...]], Chain | None, None]:

@@ -7,6 +7,8 @@ if the user had typed them in the processor's panel::
     def view_rect(self, crop_bgr) -> ViewEdit | None: ...   # a rectangle dragged on the view
     def view_click(self, xy, result) -> ViewEdit | None: ... # a click; ``result`` is this
                                                              # processor's Result for the frame
+    def inspect(self, frame, xy) -> Inspection | None: ...   # a click, taken apart: the window
+                                                             # shows the arithmetic behind it
 
 None means "not for me" (a click beside every box): the window asks the next processor.
 """
@@ -20,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from visionapp.core.types import Result
+from visionapp.core.types import Frame, Result
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,4 +44,20 @@ class TakesViewRect(Protocol):
 class TakesViewClick(Protocol):
     def view_click(self, xy: tuple[int, int], result: Result) -> ViewEdit | None:
         """``xy``: the clicked pixel in frame coordinates."""
+        ...
+
+
+@runtime_checkable
+class Inspection(Protocol):
+    """The arithmetic behind one value on the view. Its NDArray fields (patch, kernel, products,
+    window, …) are shown as grids in field order, then ``lines()`` as text."""
+
+    def lines(self) -> list[str]: ...
+
+
+@runtime_checkable
+class TakesViewInspect(Protocol):
+    def inspect(self, frame: Frame, xy: tuple[int, int]) -> Inspection | None:
+        """``frame``: the frame as this processor saw it (earlier results in its context);
+        ``xy``: the clicked pixel of the processor's frame-sized map. None: nothing there."""
         ...

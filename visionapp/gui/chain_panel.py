@@ -131,20 +131,21 @@ class ChainPanel(QWidget):
 
     def set_param(self, row: int, name: str, value: Any) -> bool:
         """Replace processor ``row`` with one where ``name`` = ``value``; debounced send."""
+        return self.apply(row, {name: value})
+
+    def apply(self, row: int, changes: Mapping[str, Any]) -> bool:
+        """Set several parameters of processor ``row`` at once, as if typed in its panel (the
+        rules see them together); if refused, nothing changes, the message says why, and the
+        result is False."""
         slot = self.slots[row]
         try:
-            processor = registry.replace(slot.processor, **{name: value})
+            processor = registry.replace(slot.processor, **changes)
         except VisionappError as exc:
             self.message.emit(str(exc))
             return False
         self.slots[row] = dataclasses.replace(slot, processor=processor)
         self._debounce.start()
         return True
-
-    def apply(self, row: int, changes: Mapping[str, Any]) -> bool:
-        """Set several parameters of processor ``row``, as if typed in its panel; stops at the
-        first one refused (the message says why) and returns False."""
-        return all(self.set_param(row, name, value) for name, value in changes.items())
 
     def apply_or_add(self, name: str, changes: Mapping[str, Any]) -> None:
         """Apply ``changes`` to the first ``name`` processor in the chain (selecting it), or add
@@ -156,9 +157,12 @@ class ChainPanel(QWidget):
             self.list.setCurrentRow(row)
 
     def _param_edited(self, key: int, name: str, value: Any) -> None:
+        self._params_edited(key, {name: value})
+
+    def _params_edited(self, key: int, changes: dict[str, Any]) -> None:
         row = next((i for i, s in enumerate(self.slots) if s.key == key), None)
         if row is not None:
-            self.set_param(row, name, value)
+            self.apply(row, changes)
 
     # ---------------------------------------------------------------- state from the worker
 
@@ -241,4 +245,5 @@ class ChainPanel(QWidget):
         slot = self.slots[row]
         self.panel = ParamPanel(slot.processor)
         self.panel.changed.connect(functools.partial(self._param_edited, slot.key))
+        self.panel.changed_together.connect(functools.partial(self._params_edited, slot.key))
         self.params_area.setWidget(self.panel)

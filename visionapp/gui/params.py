@@ -29,12 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from visionapp.core.params import ParamSpec, specs
+from visionapp.gui.kernel_editor import KernelEditor
 
 SLIDER_STEPS = 1000
 
 
 class ParamPanel(QWidget):
     changed = Signal(str, object)
+    changed_together = Signal(dict)  # several fields at once (name → value), applied as one
 
     def __init__(self, processor: Any, parent: QWidget | None = None):
         super().__init__(parent)
@@ -49,13 +51,27 @@ class ParamPanel(QWidget):
             about.setStyleSheet("color: palette(mid);")
             layout.addRow(about)
         for spec in specs(type(processor)):
-            editor = self._editor(spec, getattr(processor, spec.name))
+            if spec.kind == "kernel":
+                editor: QWidget = KernelEditor(getattr(processor, spec.name),
+                                               getattr(processor, "preset", None),
+                                               self._emit_together)
+            else:
+                editor = self._editor(spec, getattr(processor, spec.name))
             editor.setToolTip(spec.help or spec.name)
             self.editors[spec.name] = editor
             layout.addRow(spec.name.replace("_", " "), editor)
 
     def _emit(self, name: str, value: Any) -> None:
         self.changed.emit(name, value)
+
+    def _emit_together(self, changes: dict[str, Any]) -> None:
+        for name, value in changes.items():  # the other editors show the new values
+            box = self.editors.get(name)
+            if isinstance(box, QComboBox) and box.findData(value) >= 0:
+                box.blockSignals(True)
+                box.setCurrentIndex(box.findData(value))
+                box.blockSignals(False)
+        self.changed_together.emit(changes)
 
     def _editor(self, spec: ParamSpec, value: Any) -> QWidget:
         emit = functools.partial(self._emit, spec.name)

@@ -14,8 +14,15 @@ import numpy as np
 from visionapp.core import registry
 from visionapp.core.annotate import final_image
 from visionapp.core.errors import VisionappError
+from visionapp.core.pipeline import input_of
 from visionapp.core.playback_messages import Packet
-from visionapp.core.view_edits import TakesViewClick, TakesViewRect, ViewEdit
+from visionapp.core.view_edits import (
+    Inspection,
+    TakesViewClick,
+    TakesViewInspect,
+    TakesViewRect,
+    ViewEdit,
+)
 from visionapp.gui.chain_panel import ChainPanel
 from visionapp.gui.status_line import StatusLine
 
@@ -24,10 +31,11 @@ ADD_ON_DRAG = "template"  # added when no processor in the chain takes a dragged
 
 class ViewGestures:
     def __init__(self, chain: ChainPanel, packet: Callable[[], Packet | None],
-                 status: StatusLine):
+                 status: StatusLine, inspect: Callable[[str, Inspection], None] | None = None):
         self._chain = chain
         self._packet = packet
         self._status = status
+        self._inspect = inspect  # shows an inspection (the window's inspector dialog)
 
     def on_rect(self, x: int, y: int, w: int, h: int) -> None:
         """A rectangle (image pixels) dragged on the view: cut from the frame the chain saw and
@@ -62,15 +70,36 @@ class ViewGestures:
         packet = self._packet()
         if packet is None:
             return
-        results = dict(zip(packet.keys, packet.results, strict=True))
+        position = {key: i for i, key in enumerate(packet.keys)}
         for row, slot in enumerate(self._chain.slots):
-            result = results.get(slot.key)
-            if result is None or not isinstance(slot.processor, TakesViewClick):
+            i = position.get(slot.key)
+            if i is None:
                 continue
-            edit = slot.processor.view_click((x, y), result)
-            if edit is not None:
-                self._apply(row, edit)
+            if isinstance(slot.processor, TakesViewClick):
+                edit = slot.processor.view_click((x, y), packet.results[i])
+                if edit is not None:
+                    self._apply(row, edit)
+                    return
+            if self._inspect_at(slot.processor, packet, i, x, y):
+                self._chain.list.setCurrentRow(row)
                 return
+
+    def _inspect_at(self, processor, packet: Packet, i: int, x: int, y: int) -> bool:
+        """Ask ``processor`` (result ``i`` of the packet) to take apart the value under (x, y);
+        maps shown beside the frame (side by side) count from their own left edge."""
+        if self._inspect is None or not isinstance(processor, TakesViewInspect):
+            return False
+        frame = input_of(packet.frame, packet.results[:i])
+        w = frame.image.shape[1]
+        try:
+            inspection = processor.inspect(frame, (x % w, y))
+        except VisionappError as exc:
+            self._status.error(str(exc))
+            return False
+        if inspection is None:
+            return False
+        self._inspect(processor.name, inspection)
+        return True
 
     def _apply(self, row: int, edit: ViewEdit) -> None:
         if self._chain.apply(row, edit.changes):

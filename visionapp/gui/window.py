@@ -31,6 +31,7 @@ from visionapp.gui.actions import add_menu, add_shortcuts
 from visionapp.gui.capture import Capture
 from visionapp.gui.chain_panel import ChainPanel
 from visionapp.gui.controls import OPEN_FILE, OPEN_FOLDER, PlaybackBar
+from visionapp.gui.inspector import InspectorDialog
 from visionapp.gui.live import LiveWorker
 from visionapp.gui.persistence import ChainFiles, restore_settings, save_settings
 from visionapp.gui.readouts import Readouts
@@ -65,7 +66,9 @@ class MainWindow(QMainWindow):
         self.bar = PlaybackBar()
         self.chain = ChainPanel()
         self.readouts = Readouts(self, self._latest, self._slots)
-        self.gestures = ViewGestures(self.chain, self._latest, self.message)
+        self.inspector = InspectorDialog(self)
+        self.gestures = ViewGestures(self.chain, self._latest, self.message,
+                                     self.inspector.show_inspection)
         self.capture = Capture(self.live, self.bar, self.message, self._latest)
         self.training = TrainingMenu(self, self.chain, self.settings, self.message, self._latest)
         self.chain_files = ChainFiles(self, self.chain, self.message)

@@ -1,0 +1,92 @@
+"""A click on conv.kernel's map opens the arithmetic inspector with the notes' numbers."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("PySide6")
+
+from tests.gui.conftest import next_packet  # noqa: E402
+
+# The notes' 6×6 example (tests/processors/test_convolution.py): the vertical-edge kernel over
+# the top-left patch gives (3 + 1 + 2) − (1 + 8 + 2) = −5.
+NOTES_IMAGE = np.array([[3, 0, 1, 2, 7, 4], [1, 5, 8, 9, 3, 1], [2, 7, 2, 5, 1, 3],
+                        [0, 1, 3, 1, 7, 8], [4, 2, 1, 6, 2, 8], [2, 4, 5, 2, 3, 9]], np.uint8)
+
+
+def table_values(table) -> list[list[float]]:
+    return [[float(table.item(r, c).text()) for c in range(table.columnCount())]
+            for r in range(table.rowCount())]
+
+
+@pytest.fixture
+def notes_picture(tmp_path):
+    path = tmp_path / "notes_6x6.png"
+    cv2.imwrite(str(path), cv2.cvtColor(NOTES_IMAGE, cv2.COLOR_GRAY2BGR))
+    return path
+
+
+def test_a_click_on_the_map_shows_the_notes_arithmetic(qtbot, window, notes_picture):
+    window.open_source(str(notes_picture))
+    window.chain.add("conv.kernel")
+    next_packet(qtbot, window, lambda p: len(p.results) == 1)
+    window.gestures.on_click(1, 1)  # a valid map's first cell sits at its window's centre
+    inspector = window.inspector
+    qtbot.waitUntil(inspector.isVisible, timeout=5000)
+    assert table_values(inspector.tables["patch"]) == [[3, 0, 1], [1, 5, 8], [2, 7, 2]]
+    assert table_values(inspector.tables["kernel"]) == [[1, 0, -1]] * 3
+    assert table_values(inspector.tables["products"]) == [[3, 0, -1], [1, 0, -8], [2, 0, -2]]
+    text = inspector.text.toPlainText()
+    assert "sum: 3 + 0 + (-1) + 1 + 0 + (-8) + 2 + 0 + (-2) = -5" in text
+    assert "(6 − 3 + 2×0)/1 + 1 = 4" in text
+    assert window.chain.list.currentRow() == 0
+
+    window.gestures.on_click(2, 1)  # the next output along the row: −4, in the same window
+    qtbot.waitUntil(lambda: "= -4" in inspector.text.toPlainText(), timeout=5000)
+    assert table_values(inspector.tables["patch"]) == [[0, 1, 2], [5, 8, 9], [7, 2, 5]]
+
+
+def test_a_click_on_the_border_of_a_valid_map_opens_nothing(qtbot, window, notes_picture):
+    window.open_source(str(notes_picture))
+    window.chain.add("conv.kernel")
+    next_packet(qtbot, window, lambda p: len(p.results) == 1)
+    window.gestures.on_click(0, 0)  # no output is shown there
+    assert not window.inspector.isVisible()
+
+
+def test_a_click_on_a_pooled_map_shows_the_window_and_its_winner(qtbot, window, notes_picture):
+    window.open_source(str(notes_picture))
+    window.chain.add("conv.pool")  # max, 2×2, stride 2 on the grayscale frame
+    next_packet(qtbot, window, lambda p: len(p.results) == 1)
+    window.gestures.on_click(3, 1)  # the second cell of the first row: pixels x 2–3, y 0–1
+    qtbot.waitUntil(window.inspector.isVisible, timeout=5000)
+    assert table_values(window.inspector.tables["window"]) == [[1, 2], [8, 9]]
+    assert "max = 9, won by input pixel (3, 1)" in window.inspector.text.toPlainText()
+    assert "conv.pool" in window.inspector.heading.text()
+
+
+def test_the_kernel_grid_starts_from_the_preset_and_an_edit_makes_it_custom(qtbot, window,
+                                                                           notes_picture):
+    window.open_source(str(notes_picture))
+    window.chain.add("conv.kernel")
+    next_packet(qtbot, window, lambda p: len(p.results) == 1)
+    editor = window.chain.panel.editors["kernel"]
+    assert editor.text() == "1 0 -1; 1 0 -1; 1 0 -1"  # vertical_edge, the default preset
+    editor.cells[0][0].setText("-1")
+    editor.cells[0][2].setText("1")
+    editor.cells[0][0].editingFinished.emit()
+    processor = window.chain.slots[0].processor
+    assert (processor.preset, processor.kernel) == ("custom", "-1 0 1; 1 0 -1; 1 0 -1")
+    assert window.chain.panel.editors["preset"].currentText() == "custom"
+    # The next frame is computed with the typed kernel: top-left (−3 + 1) + (1 − 8) + (2 − 2).
+    packet = next_packet(qtbot, window, lambda p: p.results[0].values["kernel"][0] == [-1, 0, 1])
+    assert packet.results[0].values["min"] <= -9
+
+    editor.size_box.setCurrentIndex(1)  # 5×5: the 3×3 stays in the middle, zeros around
+    assert window.chain.slots[0].processor.kernel.startswith("0 0 0 0 0; 0 -1 0 1 0;")
+    editor.cells[2][2].setText("x")
+    editor.cells[2][2].editingFinished.emit()
+    assert "not a number" in editor.note.text()
+    assert window.chain.slots[0].processor.kernel.startswith("0 0 0 0 0; 0 -1 0 1 0;")

@@ -1,0 +1,112 @@
+"""The kernel grid editor: a 3×3 or 5×5 grid of numbers for ``conv.kernel``'s ``kernel``.
+
+It opens on the kernel in use (the preset's while a preset is chosen). Editing a cell switches the
+processor to ``preset=custom`` with the grid as its kernel, in one change, so the two settings
+are never seen half-applied. Cells take what the text field takes: integers, decimals, "1/9".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from visionapp.processors import cnn_arithmetic as ca
+
+SIZES = (3, 5)
+_TOKENS = re.compile(r"[,\s]+")
+
+
+def cells_of(text: str) -> list[list[str]]:
+    """The kernel text's numbers as rows of strings, as typed ("1/9" stays "1/9")."""
+    rows = [r.strip() for r in re.split(r"[;\n]", text) if r.strip()]
+    return [[t for t in _TOKENS.split(r) if t] for r in rows]
+
+
+class KernelEditor(QWidget):
+    """``emit_many`` gets {"preset": "custom", "kernel": text} after a cell edit."""
+
+    def __init__(self, text: str, preset: str | None,
+                 emit_many: Callable[[dict[str, Any]], None]):
+        super().__init__()
+        self._emit_many = emit_many
+        shown = text or ca.PRESETS.get(preset or "", "")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        self.size_box = QComboBox()
+        for f in SIZES:
+            self.size_box.addItem(f"{f}×{f}", f)
+        top.addWidget(self.size_box)
+        self.note = QLabel("")
+        self.note.setWordWrap(True)
+        top.addWidget(self.note, 1)
+        layout.addLayout(top)
+        self._grid_box = QWidget()
+        self._grid = QGridLayout(self._grid_box)
+        self._grid.setSpacing(2)
+        self._grid.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._grid_box, 0, Qt.AlignmentFlag.AlignLeft)
+        self.cells: list[list[QLineEdit]] = []
+        rows = cells_of(shown)
+        size = len(rows) if len(rows) in SIZES else 3
+        self.size_box.setCurrentIndex(SIZES.index(size))
+        self._build(size, rows)
+        self._last = self.text()  # what the processor has: only a real edit is sent
+        self.size_box.currentIndexChanged.connect(self._resized)
+
+    def _build(self, size: int, rows: list[list[str]]) -> None:
+        for line in self.cells:
+            for cell in line:
+                self._grid.removeWidget(cell)
+                cell.deleteLater()
+        self.cells = []
+        for r in range(size):
+            line = []
+            for c in range(size):
+                value = rows[r][c] if r < len(rows) and c < len(rows[r]) else "0"
+                cell = QLineEdit(value)
+                cell.setFixedWidth(52)
+                cell.setAlignment(Qt.AlignmentFlag.AlignCenter)
+                cell.editingFinished.connect(self._edited)
+                self._grid.addWidget(cell, r, c)
+                line.append(cell)
+            self.cells.append(line)
+
+    def _resized(self) -> None:
+        size = self.size_box.currentData()
+        old = [[cell.text() for cell in line] for line in self.cells]
+        # Keep the old kernel centred in the new grid (a 3×3 sits in the middle of a 5×5).
+        shift = (len(old) - size) // 2
+        rows = [[old[r + shift][c + shift] if 0 <= r + shift < len(old)
+                 and 0 <= c + shift < len(old) else "0" for c in range(size)]
+                for r in range(size)]
+        self._build(size, rows)
+        self._edited()
+
+    def text(self) -> str:
+        return "; ".join(" ".join(cell.text().strip() or "0" for cell in line)
+                         for line in self.cells)
+
+    def _edited(self) -> None:
+        text = self.text()
+        problem = ca.kernel_problem(text)
+        if problem is not None:
+            self.note.setText("⚠ a cell is not a number (e.g. 2, -0.5, 1/9)")
+            return
+        if text == self._last:
+            return
+        self._last = text
+        self.note.setText("custom kernel")
+        self._emit_many({"preset": "custom", "kernel": text})
