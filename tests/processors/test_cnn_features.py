@@ -292,3 +292,15 @@ def test_summary_rows_carry_the_arithmetic():
     conv1 = next(r for r in rich if r[0] == "conv1")
     assert conv1[4:] == ("(64 − 3 + 2×0)/1 + 1 = 62 → 62×62×32", "(3×3×3)×32 + 32 = 896",
                          "1 + (3 − 1)×1 = 3")
+
+
+def test_layer_choices_list_each_layer_with_its_shape(keras_models, tmp_path):
+    course, dense_only = keras_models
+    choices = CnnFeatures(model=str(course)).layer_choices()
+    assert choices[:2] == [("first_conv", "= conv1"), ("last_conv", "= conv2")]
+    assert dict(choices[2:]) == {"resize": "32×32×3", "rescale": "32×32×3",
+                                 "conv1": "30×30×32", "pool1": "15×15×32",
+                                 "conv2": "13×13×32", "pool2": "6×6×32"}
+    assert CnnFeatures(model=str(tmp_path / "missing.keras")).layer_choices() == []
+    no_convs = CnnFeatures(model=str(dense_only)).layer_choices()
+    assert [d for _, d in no_convs] == ["16×16×3", "16×16×3"]  # Resizing, Rescaling: no ends

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from visionapp.core.params import ParamSpec, specs
-from visionapp.gui.kernel_editor import KernelEditor
+from visionapp.gui.cnn_editors import KernelEditor, LayerPicker
 
 SLIDER_STEPS = 1000
 
@@ -55,6 +55,10 @@ class ParamPanel(QWidget):
                 editor: QWidget = KernelEditor(getattr(processor, spec.name),
                                                getattr(processor, "preset", None),
                                                self._emit_together)
+            elif spec.kind == "layer":
+                editor = LayerPicker(getattr(processor, spec.name),
+                                     getattr(processor, "layer_choices", None),
+                                     functools.partial(self._emit, spec.name))
             else:
                 editor = self._editor(spec, getattr(processor, spec.name))
             editor.setToolTip(spec.help or spec.name)

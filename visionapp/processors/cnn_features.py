@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
-from visionapp.core.errors import BadInput, ModelNotFound
+from visionapp.core.errors import BadInput, ModelNotFound, VisionappError
 from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.types import Frame, Result
@@ -210,6 +210,23 @@ class CnnFeatures(ProcessorBase):
         """Load the model and find the layer now (batch runs: before the first frame)."""
         path = resolve_model(self.model)
         resolve_layer(load_classifier(str(path)).model, self.layer, path.name)
+
+    def layer_choices(self) -> list[tuple[str, str]]:
+        """(name, "output H×W×C") of every layer :func:`feature_layers` offers, first_conv and
+        last_conv first; [] while there is no model. Loads the model: call it off the GUI
+        thread."""
+        try:
+            found = self.loaded()
+        except VisionappError:
+            return []
+        if found is None:
+            return []
+        layers = feature_layers(found[0].model)
+        convs = [f for f in layers if f.is_conv]
+        ends = [(FIRST_CONV, f"= {convs[0].name}"), (LAST_CONV, f"= {convs[-1].name}")] if convs \
+            else []
+        return ends + [(f.name, "×".join(str(d) for d in f.output_hwc)
+                        + (f"  in {f.owner}" if f.owner else "")) for f in layers]
 
     def loaded(self) -> tuple[LoadedClassifier, str] | None:
         try:

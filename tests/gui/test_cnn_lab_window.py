@@ -1,4 +1,5 @@
-"""A click on conv.kernel's map opens the arithmetic inspector with the notes' numbers."""
+"""The CNN lab in the window: a click on conv.kernel's map opens the arithmetic inspector with the
+notes' numbers; the kernel grid editor; the layer picker lists the model's layers."""
 
 from __future__ import annotations
 
@@ -90,3 +91,30 @@ def test_the_kernel_grid_starts_from_the_preset_and_an_edit_makes_it_custom(qtbo
     editor.cells[2][2].editingFinished.emit()
     assert "not a number" in editor.note.text()
     assert window.chain.slots[0].processor.kernel.startswith("0 0 0 0 0; 0 -1 0 1 0;")
+
+
+@pytest.fixture
+def course_model(tmp_path):
+    from tests.processors.test_cnn_features import _save
+    from visionapp.core.frameworks import before_tensorflow
+
+    before_tensorflow()
+    from visionapp.training.classifier_models import course_cnn
+
+    return _save(course_cnn(2, 32).model, tmp_path, "course", 32)
+
+
+def test_the_layer_picker_lists_the_model_s_layers_and_picks_one(qtbot, window, course_model,
+                                                                  notes_picture):
+    window.open_source("demo:size=160x120")
+    window.chain.add("cnn.features", {"model": str(course_model)})
+    picker = window.chain.panel.editors["layer"]
+    qtbot.waitUntil(lambda: picker.count() > 2, timeout=60_000)  # read on a worker thread
+    names = [picker.itemData(i) for i in range(picker.count())]
+    assert names == ["first_conv", "last_conv", "resize", "rescale", "conv1", "pool1", "conv2",
+                     "pool2"]
+    assert picker.currentData() == "first_conv"
+    assert "13×13×32" in picker.itemText(names.index("conv2"))
+    picker.activated.emit(names.index("conv2"))
+    assert window.chain.slots[0].processor.layer == "conv2"
+    next_packet(qtbot, window, lambda p: p.results and p.results[0].values.get("layer") == "conv2")

@@ -1,8 +1,12 @@
-"""The kernel grid editor: a 3×3 or 5×5 grid of numbers for ``conv.kernel``'s ``kernel``.
+"""Editors for the CNN lab's settings.
 
-It opens on the kernel in use (the preset's while a preset is chosen). Editing a cell switches the
+The kernel grid editor: a 3×3 or 5×5 grid of numbers for ``conv.kernel``'s ``kernel``. It opens
+on the kernel in use (the preset's while a preset is chosen). Editing a cell switches the
 processor to ``preset=custom`` with the grid as its kernel, in one change, so the two settings
 are never seen half-applied. Cells take what the text field takes: integers, decimals, "1/9".
+
+The layer picker: ``cnn.features``' ``layer`` as a list of the model's layers with their output
+shapes, read off the GUI thread (the model may still be loading); a name can be typed too.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from visionapp.gui.bridge import run_function
 from visionapp.processors import cnn_arithmetic as ca
 
 SIZES = (3, 5)
@@ -110,3 +115,50 @@ class KernelEditor(QWidget):
         self._last = text
         self.note.setText("custom kernel")
         self._emit_many({"preset": "custom", "kernel": text})
+
+
+class LayerPicker(QComboBox):
+    """An editable list of layers: ``choices()`` gives (name, description) pairs and runs on a
+    worker thread; the typed or picked name goes to ``emit``."""
+
+    def __init__(self, value: str, choices: Callable[[], list[tuple[str, str]]] | None,
+                 emit: Callable[[str], None]):
+        super().__init__()
+        self._emit = emit
+        self.setEditable(True)
+        self.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.addItem(value, value)
+        self.setCurrentIndex(0)
+        self.activated.connect(self._picked)
+        self.lineEdit().editingFinished.connect(self._typed)
+        self.setToolTip("the layer whose feature maps are shown (loading the model's layers…)")
+        if choices is not None:
+            run_function(self, "layers", choices, self._fill)
+
+    def _fill(self, choices: list[tuple[str, str]]) -> None:
+        current = self.currentData() or self.currentText()
+        self.blockSignals(True)
+        self.clear()
+        for name, description in choices:
+            self.addItem(f"{name}  {description}".rstrip(), name)
+        index = self.findData(current)
+        if index < 0:
+            self.insertItem(0, current, current)
+            index = 0
+        self.setCurrentIndex(index)
+        self.blockSignals(False)
+        self.setToolTip(f"{len(choices)} layers with feature maps; pick one or type its name"
+                        if choices else "no model yet: type a layer name, or train a model")
+
+    def value(self) -> str:
+        text = self.currentText().strip()
+        index = self.findText(text)
+        return str(self.itemData(index)) if index >= 0 else text.split()[0] if text else ""
+
+    def _picked(self, index: int) -> None:
+        self._emit(str(self.itemData(index)))
+
+    def _typed(self) -> None:
+        value = self.value()
+        if value:
+            self._emit(value)
