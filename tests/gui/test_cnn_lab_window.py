@@ -118,3 +118,34 @@ def test_the_layer_picker_lists_the_model_s_layers_and_picks_one(qtbot, window, 
     picker.activated.emit(names.index("conv2"))
     assert window.chain.slots[0].processor.layer == "conv2"
     next_packet(qtbot, window, lambda p: p.results and p.results[0].values.get("layer") == "conv2")
+
+
+def test_the_layer_table_carries_the_arithmetic_and_a_click_shows_that_layer(
+        qtbot, window, course_model):
+    from visionapp.processors.cnn_layers import layer_table
+    from visionapp.training.classifier_models import course_cnn, summary_formulas, summary_rows
+    from visionapp.training.progress import Finished, ModelSummary
+
+    model = course_cnn(2, 64).model
+    rows = tuple(summary_rows(model))
+    formulas = summary_formulas(model)
+    assert len(formulas) == len(rows) == len(layer_table(model))
+    window.open_source("demo:size=160x120")
+    window.training.open_classifier()
+    dialog = window.training.classifier_dialog
+    dialog.start_button.setEnabled(False)
+    dialog._on_event(ModelSummary("course_cnn", rows, sum(r[3] for r in rows), 0, formulas))
+    conv1 = next(i for i, r in enumerate(rows) if r[0] == "conv1")
+    cells = [dialog.summary.item(conv1, c).text() for c in range(7)]
+    assert cells[3] == "896" and cells[5].endswith("= 896")  # (3×3×3)×32 + 32, numbers in
+    assert cells[4] == "(64 − 3 + 2×0)/1 + 1 = 62 → 62×62×32"
+    dialog.summary.cellClicked.emit(conv1, 0)  # not trained yet: the log says what to do
+    assert "train the model first" in dialog.log.toPlainText()
+    assert not any(s.processor.name == "cnn.features" for s in window.chain.slots)
+    dialog._on_event(Finished(str(course_model), "model saved"))
+    dialog.summary.cellClicked.emit(conv1, 0)
+    features = [s.processor for s in window.chain.slots if s.processor.name == "cnn.features"]
+    assert [(f.model, f.layer) for f in features] == [(str(course_model), "conv1")]
+    next_packet(qtbot, window, lambda p: any(r.values.get("layer") == "conv1"
+                                             for r in p.results))
+    dialog.close()

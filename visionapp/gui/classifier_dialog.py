@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -44,8 +44,16 @@ def rgb_pixmap(image: np.ndarray, max_side: int = 0) -> QPixmap:
     return pixmap
 
 
+SUMMARY_COLUMNS = ("layer", "type", "output shape", "parameters", "output size", "parameters =",
+                   "receptive field")
+
+
 class ClassifierTrainingDialog(TrainingDialog):
+    """``layer_picked`` carries (saved model, layer name) when a row of the layer table is
+    clicked after training: the window shows that layer's feature maps (cnn.features)."""
+
     curve_keys = ("loss", "accuracy")
+    layer_picked = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None, dataset: str = ""):
         super().__init__("Train a classifier", ClassifierConfig, parent,
@@ -61,8 +69,11 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.tabs = QTabWidget()
         self.preview = QLabel("augmented versions of a few training images appear here")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.summary = QTableWidget(0, 4)
-        self.summary.setHorizontalHeaderLabels(["layer", "type", "output shape", "parameters"])
+        self.summary = QTableWidget(0, len(SUMMARY_COLUMNS))
+        self.summary.setHorizontalHeaderLabels(list(SUMMARY_COLUMNS))
+        self.summary.setToolTip("after training, click a layer to see its feature maps on the "
+                                "live view")
+        self.summary.cellClicked.connect(self._layer_clicked)
         self.evaluation = QWidget()
         self.eval_grid = QGridLayout(self.evaluation)
         self.tabs.addTab(self.preview, "Augmentation")
@@ -78,8 +89,8 @@ class ClassifierTrainingDialog(TrainingDialog):
     def _on_event(self, event: Event) -> None:
         super()._on_event(event)
         match event:
-            case ModelSummary(rows=rows):
-                self._fill_summary(rows)
+            case ModelSummary(rows=rows, formulas=formulas):
+                self._fill_summary((rows, formulas))
             case Evaluation():
                 self.show_evaluation(event)
 
@@ -122,7 +133,7 @@ class ClassifierTrainingDialog(TrainingDialog):
                 backbone = str(found) if found else None
             built = cm.build(config.kind, 2, image_size=config.image_size or None,
                              backbone_weights=backbone)
-            return cm.summary_rows(built.model)
+            return cm.summary_rows(built.model), cm.summary_formulas(built.model)
 
         run_function(self, "model-summary", work, self._fill_summary,
                      functools.partial(self._helper_failed, "summary"))
@@ -131,16 +142,28 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.preview.setPixmap(rgb_pixmap(image_rgb, 640))
         self.tabs.setCurrentWidget(self.preview)
 
-    def _fill_summary(self, rows) -> None:
+    def _fill_summary(self, rows_and_formulas) -> None:
+        rows, formulas = rows_and_formulas
         self.summary.setRowCount(len(rows) + 1)
         for r, row in enumerate(rows):
-            for c, value in enumerate(row):
+            extra = formulas[r] if r < len(formulas) else ()
+            for c, value in enumerate((*row, *extra)):
                 text = f"{value:,}" if isinstance(value, int) else str(value)
                 self.summary.setItem(r, c, QTableWidgetItem(text))
         self.summary.setItem(len(rows), 0, QTableWidgetItem("total"))
         self.summary.setItem(len(rows), 3, QTableWidgetItem(f"{sum(r[3] for r in rows):,}"))
         self.summary.resizeColumnsToContents()
         self.tabs.setCurrentWidget(self.summary)
+
+    def _layer_clicked(self, row: int, _column: int) -> None:
+        item = self.summary.item(row, 0)
+        if item is None or row == self.summary.rowCount() - 1:
+            return
+        if not self.model_path:
+            self.log.appendPlainText(f"layer {item.text()}: train the model first, then click "
+                                     "a layer to see its feature maps on the live view")
+            return
+        self.layer_picked.emit(self.model_path, item.text())
 
     # ---------------------------------------------------------------- evaluation
 

@@ -37,6 +37,7 @@ class TrainingMenu:
         dialog = ClassifierTrainingDialog(self._parent,
                                           str(self._settings.value(DATASET_KEY, "")))
         dialog.model_ready.connect(functools.partial(self.use_model, "classifier", "model"))
+        dialog.layer_picked.connect(self.show_layer)
         dialog.show()
         self.classifier_dialog = dialog
 
@@ -52,6 +53,11 @@ class TrainingMenu:
         """Hot-swap a trained model into the live chain (adding the processor if needed)."""
         self._chain.apply_or_add(processor, {field: path})
         self._status.info(f"{processor} now uses {path}")
+
+    def show_layer(self, model_path: str, layer: str) -> None:
+        """The feature maps of ``layer`` of a trained model on the live view (cnn.features)."""
+        self._chain.apply_or_add("cnn.features", {"model": model_path, "layer": layer})
+        self._status.info(f"cnn.features shows layer {layer} of {model_path}")
 
     def add_frame_to_class(self, folder: str = "", class_name: str = "") -> Path | None:
         """Save the current raw frame into <dataset>/<class>/ to collect training data."""

@@ -180,7 +180,8 @@ def _child(config: ClassifierConfig, work: Path) -> int:
         return 1
     rows = tuple(cm.summary_rows(model))
     emit(ModelSummary(model.name, rows, sum(r[3] for r in rows),
-                      sum(int(np.prod(w.shape)) for w in model.trainable_weights)))
+                      sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+                      cm.summary_formulas(model)))
     size = built.image_size
     style = config.augmentation
     if style == "auto":

@@ -175,12 +175,20 @@ def summary_rows(model, *, arithmetic: bool = False) -> list[tuple]:
         except (AttributeError, ValueError):
             shape = "?"
         rows.append((layer.name, type(layer).__name__, shape, int(layer.count_params())))
-    if arithmetic:
-        from visionapp.processors.cnn_layers import layer_table
+    formulas = summary_formulas(model) if arithmetic else ()
+    return [row + f for row, f in zip(rows, formulas, strict=True)] if formulas else rows
 
-        rows = [row + (t.output_formula, t.param_formula, t.receptive_field_formula)
-                for row, t in zip(rows, layer_table(model), strict=True)]
-    return rows
+
+def summary_formulas(model) -> tuple[tuple[str, str, str], ...]:
+    """Per top-level layer: (output-size formula, parameter formula, receptive field), the
+    numbers filled in; () for a model with a layer the arithmetic does not cover."""
+    from visionapp.processors.cnn_layers import layer_table
+
+    try:
+        return tuple((t.output_formula, t.param_formula, t.receptive_field_formula)
+                     for t in layer_table(model))
+    except (AttributeError, TypeError, ValueError):
+        return ()
 
 
 def build(kind: str, n_classes: int, *, image_size: int | None = None,

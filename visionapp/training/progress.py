@@ -56,12 +56,15 @@ class DatasetSummary:
 
 @dataclass(frozen=True)
 class ModelSummary:
-    """The model as built: one (layer, type, output shape, parameters) row per layer."""
+    """The model as built: one (layer, type, output shape, parameters) row per layer, and per
+    row the course's arithmetic with the numbers in (output-size formula, parameter formula,
+    receptive field; empty where a model's layers could not be taken apart)."""
 
     name: str
     rows: tuple[tuple[str, str, str, int], ...]
     total_params: int
     trainable_params: int
+    formulas: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def message(self) -> str:
