@@ -80,3 +80,25 @@ def test_the_chain_runs_off_the_gui_thread(qtbot, window):
     window.chain.add_processor(WhereAmI())
     next_packet(qtbot, window, lambda p: len(p.results) == 1)
     assert threads and threading.main_thread() not in threads
+
+
+def test_a_drag_over_an_ocr_processor_sets_the_region_it_reads(qtbot, window, tmp_path):
+    import cv2
+
+    from tests.processors.test_ocr import two_blocks
+
+    page = two_blocks.__wrapped__()  # "ALPHA 123" left, "OMEGA 789" right
+    cv2.imwrite(str(tmp_path / "page.png"), page)
+    window.open_source(str(tmp_path / "page.png"))
+    window.chain.add("ocr", {"engine": "tesseract", "auto_rotate": False})
+    first = next_packet(qtbot, window, lambda p: len(p.results) == 1)
+    assert first.results[0].values["text"] == "ALPHA 123 OMEGA 789"
+    h, w = page.shape[:2]
+    window.gestures.on_rect(w // 2, 0, w - w // 2, h)
+    ocr = window.chain.slots[0].processor
+    assert (ocr.region, ocr.roi_x, ocr.roi_width) == ("roi", w // 2, w - w // 2)
+    assert window.message.text().startswith(f"ocr reads the {w - w // 2}×{h} rectangle")
+    packet = next_packet(qtbot, window, lambda p: p.results[0].values["regions"][0]["xyxy"][0]
+                         == w // 2)
+    assert packet.results[0].values["text"] == "OMEGA 789"
+    assert [s.processor.name for s in window.chain.slots] == ["ocr"]  # no template added

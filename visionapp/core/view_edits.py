@@ -5,6 +5,7 @@ processors in the chain that have it, and applies the parameter changes they ret
 if the user had typed them in the processor's panel::
 
     def view_rect(self, crop_bgr) -> ViewEdit | None: ...   # a rectangle dragged on the view
+    def view_region(self, xywh) -> ViewEdit | None: ...     # the same, as a place in the frame
     def view_click(self, xy, result) -> ViewEdit | None: ... # a click; ``result`` is this
                                                              # processor's Result for the frame
     def inspect(self, frame, xy) -> Inspection | None: ...   # a click, taken apart: the window
@@ -37,6 +38,13 @@ class ViewEdit:
 class TakesViewRect(Protocol):
     def view_rect(self, crop_bgr: NDArray[np.uint8]) -> ViewEdit | None:
         """``crop_bgr``: the dragged pixels (H×W×3 BGR) of the frame as the chain left it."""
+        ...
+
+
+@runtime_checkable
+class TakesViewRegion(Protocol):
+    def view_region(self, xywh: tuple[int, int, int, int]) -> ViewEdit | None:
+        """``xywh``: the dragged rectangle in frame pixels (x, y, width, height)."""
         ...
 
 

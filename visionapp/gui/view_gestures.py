@@ -1,8 +1,9 @@
 """Drags and clicks on the live view, routed to the processors that say how they react.
 
-A processor opts in with ``view_rect`` / ``view_click`` (:mod:`visionapp.core.view_edits`); the
-window knows no processor's parameters. What a processor returns is applied as if typed in its
-panel, so the edit reaches the worker like any other.
+A processor opts in with ``view_rect`` / ``view_region`` / ``view_click`` / ``inspect``
+(:mod:`visionapp.core.view_edits`); the window knows no processor's parameters. What a
+processor returns is applied as if typed in its panel, so the edit reaches the worker like any
+other.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from visionapp.core.view_edits import (
     TakesViewClick,
     TakesViewInspect,
     TakesViewRect,
+    TakesViewRegion,
     ViewEdit,
 )
 from visionapp.gui.chain_panel import ChainPanel
@@ -38,8 +40,9 @@ class ViewGestures:
         self._inspect = inspect  # shows an inspection (the window's inspector dialog)
 
     def on_rect(self, x: int, y: int, w: int, h: int) -> None:
-        """A rectangle (image pixels) dragged on the view: cut from the frame the chain saw and
-        handed to the selected rectangle-taking processor, else the first, else a new one."""
+        """A rectangle (image pixels) dragged on the view, for the selected rectangle-taking
+        processor, else the first, else a new template: a region taker gets the rectangle's
+        place (e.g. ocr's ROI), a rect taker the pixels cut from the frame the chain saw."""
         packet = self._packet()
         if packet is None:
             return
@@ -48,12 +51,15 @@ class ViewGestures:
             return
         slots = self._chain.slots
         takers = [row for row, slot in enumerate(slots)
-                  if isinstance(slot.processor, TakesViewRect)]
+                  if isinstance(slot.processor, TakesViewRect | TakesViewRegion)]
         selected = self._chain.list.currentRow()
         row = selected if selected in takers else (takers[0] if takers else None)
         processor = slots[row].processor if row is not None else registry.create(ADD_ON_DRAG)
         try:
-            edit = processor.view_rect(np.ascontiguousarray(crop))
+            if isinstance(processor, TakesViewRegion):
+                edit = processor.view_region((x, y, crop.shape[1], crop.shape[0]))
+            else:
+                edit = processor.view_rect(np.ascontiguousarray(crop))
         except VisionappError as exc:
             self._status.error(str(exc))
             return

@@ -21,6 +21,7 @@ import numpy as np
 
 from visionapp.core.params import ProcessorBase, Rule, param
 from visionapp.core.types import Detections, Frame, Result
+from visionapp.core.view_edits import ViewEdit
 from visionapp.processors import ocr_engines as engines
 from visionapp.processors.ocr_prep import Prepared, map_quads, prepare, to_gray
 
@@ -140,6 +141,14 @@ class Ocr(ProcessorBase):
         else:
             lines = engines.read_rapidocr(prepared.image, line_flip=not self.auto_rotate)
         return RegionText(xyxy, lines, prepared)
+
+    def view_region(self, xywh: tuple[int, int, int, int]) -> ViewEdit:
+        """A rectangle dragged on the view becomes the region read (region=roi)."""
+        x, y, w, h = (int(v) for v in xywh)
+        return ViewEdit({"region": "roi", "roi_x": x, "roi_y": y, "roi_width": w,
+                         "roi_height": h},
+                        f"ocr reads the {w}×{h} rectangle at ({x}, {y}); set region=frame to "
+                        "read the whole frame again")
 
     # ------------------------------------------------------------------------- the result
 
