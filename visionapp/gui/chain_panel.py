@@ -34,6 +34,7 @@ from visionapp.core.playback_messages import ChainSlot
 from visionapp.gui.params import ParamPanel
 
 DEBOUNCE_MS = 60
+MIN_PANEL_WIDTH = 300  # px: the side panel never gets narrower (the window's splitter obeys)
 _keys = itertools.count(1)
 
 
@@ -70,8 +71,11 @@ class ChainPanel(QWidget):
         layout.addLayout(buttons)
         self.params_area = QScrollArea()
         self.params_area.setWidgetResizable(True)
+        self.params_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.params_area.setMinimumWidth(MIN_PANEL_WIDTH)
         layout.addWidget(self.params_area, 1)
         self.panel: ParamPanel | None = None
+        self._panel_key = -1  # the slot whose parameters the panel shows
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -131,20 +135,23 @@ class ChainPanel(QWidget):
 
     def set_param(self, row: int, name: str, value: Any) -> bool:
         """Replace processor ``row`` with one where ``name`` = ``value``; debounced send."""
+        return self.apply(row, {name: value})
+
+    def apply(self, row: int, changes: Mapping[str, Any]) -> bool:
+        """Set several parameters of processor ``row`` at once (so rules between them are
+        checked on the result, not on each step); refused, the message says why and nothing
+        changes. The parameter panel, if it shows this processor, follows."""
         slot = self.slots[row]
         try:
-            processor = registry.replace(slot.processor, **{name: value})
+            processor = registry.replace(slot.processor, **dict(changes))
         except VisionappError as exc:
             self.message.emit(str(exc))
             return False
         self.slots[row] = dataclasses.replace(slot, processor=processor)
+        if self.panel is not None and self._panel_key == slot.key:
+            self.panel.follow(processor)
         self._debounce.start()
         return True
-
-    def apply(self, row: int, changes: Mapping[str, Any]) -> bool:
-        """Set several parameters of processor ``row``, as if typed in its panel; stops at the
-        first one refused (the message says why) and returns False."""
-        return all(self.set_param(row, name, value) for name, value in changes.items())
 
     def apply_or_add(self, name: str, changes: Mapping[str, Any]) -> None:
         """Apply ``changes`` to the first ``name`` processor in the chain (selecting it), or add
@@ -155,10 +162,10 @@ class ChainPanel(QWidget):
         elif self.apply(row, changes):
             self.list.setCurrentRow(row)
 
-    def _param_edited(self, key: int, name: str, value: Any) -> None:
+    def _param_edited(self, key: int, changes: Mapping[str, Any]) -> None:
         row = next((i for i, s in enumerate(self.slots) if s.key == key), None)
         if row is not None:
-            self.set_param(row, name, value)
+            self.apply(row, changes)
 
     # ---------------------------------------------------------------- state from the worker
 
@@ -236,9 +243,18 @@ class ChainPanel(QWidget):
         if not 0 <= row < len(self.slots):
             self.params_area.takeWidget()
             self.panel = None
-            self.params_area.setWidget(QLabel("Add a processor to the chain."))
+            self._panel_key = -1
+            hint = QLabel("Add a processor to the chain: pick one above and press Add.")
+            hint.setWordWrap(True)
+            self.params_area.setWidget(hint)
             return
         slot = self.slots[row]
         self.panel = ParamPanel(slot.processor)
+        self._panel_key = slot.key
         self.panel.changed.connect(functools.partial(self._param_edited, slot.key))
         self.params_area.setWidget(self.panel)
+        # Wide enough that no field is squeezed: the window's splitter keeps this minimum.
+        frame = 2 * self.params_area.frameWidth()
+        scrollbar = self.params_area.verticalScrollBar().sizeHint().width()
+        self.params_area.setMinimumWidth(max(MIN_PANEL_WIDTH,
+                                             self.panel.needed_width() + frame + scrollbar))
