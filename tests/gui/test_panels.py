@@ -12,6 +12,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from tests.gui.conftest import next_packet  # noqa: E402
 from visionapp.core import registry  # noqa: E402
 from visionapp.core.params import param  # noqa: E402
 from visionapp.gui.chain_panel import ChainPanel  # noqa: E402
@@ -151,3 +152,23 @@ def test_long_paths_are_elided_in_the_middle_with_the_whole_path_as_tooltip(qtbo
     assert "…" in shown and shown.startswith("/home") and shown.endswith("float16.task")
     assert long_path in editor.toolTip()
     assert editor.width() >= editor.sizeHint().width()
+
+
+def test_wrapped_messages_get_their_height_not_squeezed(qtbot, window):
+    window.resize(1280, 640)  # the settings get less room than they take: they scroll
+    window.open_source("demo:size=320x240")
+    window.chain.add("haar.faces")
+    window.chain.add("canny")
+    next_packet(qtbot, window, lambda p: len(p.results) == 2)  # the readouts fill in
+    panel = window.chain.panel
+    panel.editors["high"].set_value(5000)
+    panel.editors["low"].set_value(1200)
+    qtbot.wait(300)
+    shown = [label for label in panel._wrapped_labels() if label.isVisible() and label.text()]
+    assert len(shown) >= 4  # the doc, the help lines and both notices
+    for label in shown:
+        assert label.height() >= label.heightForWidth(label.width()), label.text()
+    tops = sorted((w.geometry().top(), w.geometry().bottom()) for w in
+                  [*shown, *panel.editors.values()] if w.isVisible())
+    for (_, bottom), (top, _) in zip(tops, tops[1:], strict=False):
+        assert top > bottom - 1  # rows do not overlap

@@ -34,6 +34,7 @@ from visionapp.core.playback_messages import ChainSlot
 from visionapp.gui.params import ParamPanel
 
 DEBOUNCE_MS = 60
+LIST_ROWS = 8  # the chain list grows to this many rows, then scrolls
 MIN_PANEL_WIDTH = 300  # px: the side panel never gets narrower (the window's splitter obeys)
 _keys = itertools.count(1)
 
@@ -58,10 +59,10 @@ class ChainPanel(QWidget):
         add_row.addWidget(add)
         layout.addLayout(add_row)
         self.list = QListWidget()
-        self.list.setMaximumHeight(170)
         self.list.itemChanged.connect(self._item_toggled)
         self.list.currentRowChanged.connect(self._show_params)
         layout.addWidget(self.list)
+        self._fit_list()
         buttons = QHBoxLayout()
         for text, handler in (("Remove", self.remove_current), ("Up", self.move_up),
                               ("Down", self.move_down)):
@@ -219,8 +220,16 @@ class ChainPanel(QWidget):
             self.list.addItem(item)
             self._refresh_item(row)
         self.list.blockSignals(False)
+        self._fit_list()
         self.list.setCurrentRow(select)
         self._show_params(select)
+
+    def _fit_list(self) -> None:
+        """As tall as its rows (3 to LIST_ROWS), so the settings below get the rest."""
+        row = self.list.sizeHintForRow(0) if self.list.count() else -1
+        row = row if row > 0 else self.list.fontMetrics().height() + 4
+        rows = min(LIST_ROWS, max(3, self.list.count()))
+        self.list.setFixedHeight(rows * row + 2 * self.list.frameWidth() + 2)
 
     def _refresh_item(self, row: int) -> None:
         slot = self.slots[row]

@@ -85,7 +85,7 @@ class ClassifierTrainingDialog(TrainingDialog):
         super()._on_event(event)
         match event:
             case ModelSummary(rows=rows):
-                self._fill_summary(rows)
+                self._fill_summary(rows, show=False)  # the curves stay in view
             case Evaluation():
                 self.show_evaluation(event)
 
@@ -137,7 +137,7 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.preview.setPixmap(rgb_pixmap(image_rgb, 640))
         self.tabs.setCurrentWidget(self.preview_area)
 
-    def _fill_summary(self, rows) -> None:
+    def _fill_summary(self, rows, show: bool = True) -> None:
         self.summary.setRowCount(len(rows) + 1)
         for r, row in enumerate(rows):
             for c, value in enumerate(row):
@@ -146,7 +146,8 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.summary.setItem(len(rows), 0, QTableWidgetItem("total"))
         self.summary.setItem(len(rows), 3, QTableWidgetItem(f"{sum(r[3] for r in rows):,}"))
         self.summary.resizeColumnsToContents()
-        self.tabs.setCurrentWidget(self.summary)
+        if show:
+            self.tabs.setCurrentWidget(self.summary)
 
     # ---------------------------------------------------------------- evaluation
 

@@ -111,6 +111,26 @@ class ParamPanel(QWidget):
         label.hide()
         return label
 
+    def _wrapped_labels(self) -> list[QLabel]:
+        about = [self.about] if hasattr(self, "about") else []
+        return [*about, *self.help_labels.values(), *self.notes.values(), *self.rule_labels]
+
+    def _fit_heights(self) -> None:
+        """Give each word-wrapped line the height its text takes at the panel's width (the
+        form layout alone squeezes a two-line note into one line's height)."""
+        margins = self.layout().contentsMargins()
+        width = self.width() - margins.left() - margins.right()
+        if width <= 0:
+            return
+        for label in self._wrapped_labels():
+            height = label.heightForWidth(width) if label.text() else 0
+            if label.minimumHeight() != max(0, height):
+                label.setMinimumHeight(max(0, height))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._fit_heights()
+
     def needed_width(self) -> int:
         """The width (margins included) at which every field gets its size hint, with the
         fields under their labels where need be."""
@@ -143,6 +163,7 @@ class ParamPanel(QWidget):
             text = str(error).replace(f"{self.processor_name}.", "")
             label.setText(f"⚠ {text} — not applied until this is fixed")
             label.show()
+            self._fit_heights()
             marked.update(rule.fields)
         for name, label in self.labels.items():
             label.setStyleSheet(f"color: {ERROR_COLOR};" if name in marked else "")
@@ -157,6 +178,7 @@ class ParamPanel(QWidget):
         note = self.notes[name]
         note.setText(text)
         note.show()
+        self._fit_heights()
         timer = self._note_timers.get(name)
         if timer is None:
             timer = self._note_timers[name] = QTimer(self)
