@@ -49,7 +49,8 @@ class DetectorTrainingDialog(TrainingDialog):
         self.example_button.clicked.connect(self.make_example)
         more = QLabel(f"More in {README_SECTION}.")
         for widget in (intro, layout, self.example_button, more):
-            column.addWidget(widget)
+            column.addWidget(widget, 0, Qt.AlignmentFlag.AlignLeft if widget is
+                             self.example_button else Qt.AlignmentFlag(0))
         column.addStretch(1)
         self.tabs.insertTab(0, self.dataset_help, "Dataset")
         self.tabs.setCurrentIndex(0)

@@ -38,6 +38,7 @@ from visionapp.gui.settings_form import SettingsForm
 from visionapp.training.progress import Batch, Device, Epoch, Event, Failed, Finished
 
 SIZE_WH = (1180, 720)  # px, at most; never more than the screen leaves free
+SETTINGS_SHARE = 0.36  # of the dialog's width, at least (the settings' own width if more)
 SCREEN_MARGIN = 60  # px kept free around the dialog (title bar, panels)
 ERROR_COLOR = "#c62828"
 
@@ -141,7 +142,8 @@ class TrainingDialog(QDialog):
             height = min(height, free.height() - SCREEN_MARGIN)
         self.resize(width, height)
         self.body.setSizes([height - 150, 110])
-        self.sides.setSizes([self._settings_width, width - self._settings_width])
+        left = max(self._settings_width, int(width * SETTINGS_SHARE))
+        self.sides.setSizes([left, width - left])
 
     def say_error(self, message: str) -> None:
         """One error: a line in the log and, in red, under the buttons."""
