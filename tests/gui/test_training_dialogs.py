@@ -229,3 +229,18 @@ def test_detector_dialog_explains_the_layout_and_makes_an_example(qtbot, tmp_pat
     assert data_yaml.startswith(str(tmp_path)) and data_yaml.endswith("data.yaml")
     report = validate(Path(data_yaml))
     assert not report.errors and report.names == ["square", "disc"]
+
+
+def test_a_new_run_starts_with_empty_curves(qtbot):
+    from tests.gui.fake_training import detector_events
+
+    _, dialog = dialogs(qtbot)["train-detector"]
+    for event in detector_events():
+        dialog._on_event(event)
+    dialog.curves.clear()
+    assert dialog.curves.series == {} and dialog.curves.epochs == []
+    assert dialog.curves.loss_plot.getPlotItem().listDataItems() == []
+    assert dialog.curves.score_plot.getPlotItem().listDataItems() == []
+    dialog.curves.clear()  # twice: still nothing, no warning
+    dialog._on_event(detector_events()[-1])
+    assert len(dialog.curves.loss_plot.getPlotItem().listDataItems()) == 3

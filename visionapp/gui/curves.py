@@ -78,11 +78,13 @@ class Curves(QWidget):
         self.epochs.clear()
         self.total_epochs = 0
         for plot in (self.loss_plot, self.score_plot):
-            plot.getPlotItem().legend.clear()
-            for line in list(self._lines.values()):
-                plot.removeItem(line)
+            item = plot.getPlotItem()
+            item.legend.clear()
+            for line in item.listDataItems():
+                item.removeItem(line)
         self._lines.clear()
-        self.loss_plot.addItem(self.placeholder)
+        if self.placeholder.scene() is None:
+            self.loss_plot.addItem(self.placeholder)
 
     def add(self, epoch: int, epochs: int, metrics: dict[str, float]) -> None:
         """One epoch's values (``epoch`` 1-based, of ``epochs``)."""
