@@ -189,6 +189,7 @@ def test_losses_and_scores_have_their_own_axes_ticked_at_epochs(qtbot):
     assert [value for value, _ in ticks] == [1, 3, 5, 7, 9, 11, 13, 15]
     assert epoch_ticks(3) == [(1, "1"), (2, "2"), (3, "3")]
     assert epoch_ticks(100)[-1] == (100, "100") and len(epoch_ticks(100)) <= 13
+    assert [e for e, _ in epoch_ticks(20)] == [1, 3, 5, 7, 9, 11, 13, 15, 17, 20]
     _, detector = shown["train-detector"]
     for event in detector_events():
         detector._on_event(event)

@@ -136,8 +136,7 @@ def scenario(app: QApplication, out: Path, video: str, report: dict):
     shoot(app, out, "processor_on_video", report)
 
     panel = window.chain.panel  # the inline messages: a broken rule, a corrected value
-    panel.editors["high"].set_value(5000)
-    panel.editors["low"].set_value(1200)
+    panel.editors["low"].set_value(1200)  # set to 1000, said; then above high (200): red
     yield 0.3
     shoot(app, out, "panel_messages", report)
     for name in ("haar.faces", "mediapipe.face_mesh", "yolo.detect", "template", "ocr"):
@@ -147,6 +146,8 @@ def scenario(app: QApplication, out: Path, video: str, report: dict):
 
     window.training.open_classifier()
     dialog = window.training.classifier_dialog
+    dialog.start_button.setEnabled(False)  # as while a run is under way
+    dialog.stop_button.setEnabled(True)
     for event in classifier_events(evaluation=False):
         dialog._on_event(event)
     yield 0.8
@@ -171,6 +172,8 @@ def scenario(app: QApplication, out: Path, video: str, report: dict):
         line.startswith("error:") for line in dialog.log.toPlainText().splitlines())
     dialog.settings.set_value("data_yaml", "/home/me/datasets/example_shapes/data.yaml")
     dialog.problem.hide()
+    dialog.start_button.setEnabled(False)
+    dialog.stop_button.setEnabled(True)
     for event in detector_events():
         dialog._on_event(event)
     dialog.tabs.setCurrentWidget(dialog.curves)

@@ -30,8 +30,11 @@ def short_name(name: str) -> str:
 def epoch_ticks(epochs: int) -> list[tuple[int, str]]:
     step = max(1, math.ceil(epochs / MAX_TICKS))
     shown = list(range(1, epochs + 1, step))
-    if shown[-1] != epochs:
-        shown.append(epochs)
+    if shown[-1] != epochs:  # the last epoch is always labelled, never crowding its neighbour
+        if epochs - shown[-1] < step and len(shown) > 1:
+            shown[-1] = epochs
+        else:
+            shown.append(epochs)
     return [(e, str(e)) for e in shown]
 
 

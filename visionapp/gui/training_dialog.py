@@ -37,7 +37,7 @@ from visionapp.gui.curves import Curves
 from visionapp.gui.settings_form import SettingsForm
 from visionapp.training.progress import Batch, Device, Epoch, Event, Failed, Finished
 
-SIZE_WH = (1180, 720)  # px, at most; never more than the screen leaves free
+SIZE_WH = (1400, 880)  # px, at most; never more than the screen leaves free
 SETTINGS_SHARE = 0.36  # of the dialog's width, at least (the settings' own width if more)
 SCREEN_MARGIN = 60  # px kept free around the dialog (title bar, panels)
 ERROR_COLOR = "#c62828"
