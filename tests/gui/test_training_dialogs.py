@@ -5,6 +5,7 @@ the reason, and each typed progress event lands where it belongs."""
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -112,7 +113,8 @@ def test_each_event_type_lands_in_its_place(qtbot):
     assert dialog.summary.item(2, 3).text() == "1,025"  # the total row
     assert dialog.curves.series == {"loss": [0.7], "accuracy": [0.5]}  # curve_keys only
     assert dialog.eta.text() == "ETA 30 s" and dialog.progress.value() == 1000
-    assert dialog.confusion_table.item(1, 1).text() == "2"
+    assert dialog.confusion_grid.cell_text(1, 1) == "2\n100%"
+    assert dialog.confusion_grid.cell_text(0, 1) == "1\n50%"
     log = dialog.log.toPlainText()
     assert "held-out test: accuracy 0.750" in log and "epoch 1/4: loss 0.700" in log
     assert "self-test" in log and log.count("\n") == 5  # a Batch adds no line
@@ -124,3 +126,122 @@ def test_each_event_type_lands_in_its_place(qtbot):
     dialog._on_finished()
     assert dialog.start_button.isEnabled() and not dialog.stop_button.isEnabled()
     assert dialog.events == [*events, Failed("out of memory")]
+
+
+# ---------------------------------------------------------------- fitting the screen, teaching
+
+
+def test_both_dialogs_fit_the_screen_and_1280x800(qtbot):
+    for _, dialog in dialogs(qtbot).values():
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        free = dialog.screen().availableGeometry()  # 800×800 offscreen
+        assert dialog.frameGeometry().width() <= free.width(), type(dialog).__name__
+        assert dialog.frameGeometry().height() <= free.height(), type(dialog).__name__
+        least = dialog.minimumSizeHint()
+        assert least.width() <= 1280 - 60 and least.height() <= 800 - 60, least
+
+
+def test_the_confusion_matrix_is_a_coloured_grid_of_counts_and_rates(qtbot):
+    from tests.gui.fake_training import CONFUSION, classifier_events
+
+    _, dialog = dialogs(qtbot)["train-classifier"]
+    for event in classifier_events():
+        dialog._on_event(event)
+    dialog.show()
+    grid = dialog.confusion_grid
+    assert dialog.tabs.currentWidget() is dialog.evaluation_area
+    assert grid.cell_text(0, 0) == "18\n90%" and grid.cell_text(1, 2) == "2\n10%"
+    assert grid.cell_tip(1, 0) == "3 of 20 'dogs' images taken for 'cats' (15%)"
+    qtbot.waitUntil(lambda: grid.width() > 100)
+    image = grid.grab().toImage()
+
+    def rgb(i, j):
+        center = grid.cell_rect(i, j).center()
+        color = image.pixelColor(center.x() + grid.cell_rect(i, j).width() // 3, center.y())
+        return color.red(), color.green(), color.blue()
+
+    r, g, b = rgb(2, 2)  # 95% right: strongly green
+    assert g > r + 60 and g > b + 60
+    r, g, b = rgb(1, 0)  # 15% wrong: reddish
+    assert r > g + 20 and r > b + 20
+    assert rgb(0, 2) == rgb(2, 0)  # no images there: the same untinted cell
+    assert grid.confusion.tolist() == [list(row) for row in CONFUSION]
+
+
+def test_losses_and_scores_have_their_own_axes_ticked_at_epochs(qtbot):
+    from tests.gui.fake_training import classifier_events, detector_events
+    from visionapp.gui.curves import epoch_ticks
+
+    shown = dialogs(qtbot)
+    _, classifier = shown["train-classifier"]
+    for event in classifier_events(epochs_done=6, epochs=15, evaluation=False):
+        classifier._on_event(event)
+    curves = classifier.curves
+    assert set(curves.series) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert {n: curves.axis_of(n) for n in curves.series} == {
+        "loss": "loss", "val_loss": "loss", "accuracy": "score", "val_accuracy": "score"}
+    assert len(curves.loss_plot.getPlotItem().listDataItems()) == 2
+    assert len(curves.score_plot.getPlotItem().listDataItems()) == 2
+    x, y = curves.score_plot.getPlotItem().listDataItems()[0].getData()
+    assert list(x) == [1, 2, 3, 4, 5, 6] and all(0 <= v <= 1 for v in y)
+    ticks = curves.loss_plot.getPlotItem().getAxis("bottom")._tickLevels[0]
+    assert [value for value, _ in ticks] == [1, 3, 5, 7, 9, 11, 13, 15]
+    assert epoch_ticks(3) == [(1, "1"), (2, "2"), (3, "3")]
+    assert epoch_ticks(100)[-1] == (100, "100") and len(epoch_ticks(100)) <= 13
+    assert [e for e, _ in epoch_ticks(20)] == [1, 3, 5, 7, 9, 11, 13, 15, 17, 20]
+    _, detector = shown["train-detector"]
+    for event in detector_events():
+        detector._on_event(event)
+    assert {detector.curves.axis_of(n) for n in detector.curves.series} == {"loss", "score"}
+    assert detector.curves.score_plot.getPlotItem().getAxis("left").labelText == "mAP"
+
+
+def test_greyed_fields_say_why_in_view(qtbot):
+    _, dialog = dialogs(qtbot)["train-classifier"]
+    dialog.show()
+    dialog.settings.set_value("kind", "course")
+    note = dialog.settings.unused_note
+    assert note.isVisible() and "pretrained backbone" in note.text()
+    assert "fine tune layers" in note.text()
+
+
+def test_detector_start_without_a_dataset_says_one_thing_to_do(qtbot):
+    _, dialog = dialogs(qtbot)["train-detector"]
+    dialog.start()
+    lines = dialog.log.toPlainText().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: choose data yaml first"), lines
+    assert "example dataset" in lines[0]
+    assert not dialog.running and dialog.start_button.isEnabled()
+    assert dialog.problem.text() == lines[0]
+    qtbot.wait(200)  # nothing more arrives later (no second copy from a worker)
+    assert dialog.log.toPlainText().splitlines() == lines
+
+
+def test_detector_dialog_explains_the_layout_and_makes_an_example(qtbot, tmp_path):
+    from visionapp.training.yolo_dataset import validate
+
+    _, dialog = dialogs(qtbot)["train-detector"]
+    assert dialog.tabs.currentWidget() is dialog.dataset_help  # shown first
+    assert "labels/train/" in dialog.dataset_help.findChildren(type(dialog.problem))[1].text()
+    dialog.make_example(str(tmp_path))
+    qtbot.waitUntil(lambda: dialog.settings.value("data_yaml") != "", timeout=30_000)
+    data_yaml = dialog.settings.value("data_yaml")
+    assert data_yaml.startswith(str(tmp_path)) and data_yaml.endswith("data.yaml")
+    report = validate(Path(data_yaml))
+    assert not report.errors and report.names == ["square", "disc"]
+
+
+def test_a_new_run_starts_with_empty_curves(qtbot):
+    from tests.gui.fake_training import detector_events
+
+    _, dialog = dialogs(qtbot)["train-detector"]
+    for event in detector_events():
+        dialog._on_event(event)
+    dialog.curves.clear()
+    assert dialog.curves.series == {} and dialog.curves.epochs == []
+    assert dialog.curves.loss_plot.getPlotItem().listDataItems() == []
+    assert dialog.curves.score_plot.getPlotItem().listDataItems() == []
+    dialog.curves.clear()  # twice: still nothing, no warning
+    dialog._on_event(detector_events()[-1])
+    assert len(dialog.curves.loss_plot.getPlotItem().listDataItems()) == 3

@@ -324,7 +324,7 @@ def test_classifier_dialog_trains_stops_and_hot_swaps_the_model(qtbot, window, m
     dialog.stop_button.click()
     qtbot.waitUntil(lambda: dialog.use_button.isEnabled(), timeout=120_000)
     assert max(e.epoch for e in dialog.events if isinstance(e, Epoch)) < 200
-    assert dialog.confusion_table.rowCount() == 2
+    assert dialog.confusion_grid.confusion.shape == (2, 2)
     dialog.use_button.click()
     swapped = next_packet(qtbot, window, lambda p: p.results and
                           p.results[0].text[0].startswith("classifier: ")

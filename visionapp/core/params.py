@@ -37,13 +37,21 @@ def param(
     choices: tuple[Any, ...] | None = None,
     kind: str | None = None,
     help: str = "",  # noqa: A002
+    slider: tuple[float, float] | None = None,
+    scale: str = "linear",
 ) -> Any:
     """A dataclass field with the metadata the GUI and CLI need.
 
     ``kind`` refines the widget for strings: "path" (file picker), "folder" (folder picker),
     "text", "name" (a plain file name: no folders, no leading dot; checked by :func:`validate`).
+    ``slider`` is the (low, high) part of [min, max] the GUI's slider covers, where values are
+    usually set (a value outside it can still be typed), like Blender's soft limits; ``scale``
+    "log" makes the slider geometric, fine at the low end (sizes in px, counts up to thousands).
     """
-    meta = {"min": min, "max": max, "step": step, "choices": choices, "kind": kind, "help": help}
+    if scale not in ("linear", "log"):
+        raise ValueError(f"scale must be 'linear' or 'log', not {scale!r}")
+    meta = {"min": min, "max": max, "step": step, "choices": choices, "kind": kind, "help": help,
+            "slider": slider, "scale": scale}
     return dataclasses.field(default=default, metadata=meta)
 
 
@@ -60,6 +68,8 @@ class ParamSpec:
     choices: tuple[Any, ...] | None
     kind: str | None
     help: str
+    slider: tuple[float, float] | None = None  # the slider's (low, high); None: [min, max]
+    scale: str = "linear"  # or "log": the slider moves geometrically
 
     def describe(self) -> str:
         """One line for ``visionapp processors``: type, range or choices, default, help."""
@@ -99,6 +109,8 @@ def specs(processor_cls: type) -> list[ParamSpec]:
                 choices=meta.get("choices"),
                 kind=meta.get("kind"),
                 help=meta.get("help", ""),
+                slider=meta.get("slider"),
+                scale=meta.get("scale", "linear"),
             )
         )
     return out

@@ -34,6 +34,8 @@ from visionapp.core.playback_messages import ChainSlot
 from visionapp.gui.params import ParamPanel
 
 DEBOUNCE_MS = 60
+LIST_ROWS = 8  # the chain list grows to this many rows, then scrolls
+MIN_PANEL_WIDTH = 300  # px: the side panel never gets narrower (the window's splitter obeys)
 _keys = itertools.count(1)
 
 
@@ -57,10 +59,10 @@ class ChainPanel(QWidget):
         add_row.addWidget(add)
         layout.addLayout(add_row)
         self.list = QListWidget()
-        self.list.setMaximumHeight(170)
         self.list.itemChanged.connect(self._item_toggled)
         self.list.currentRowChanged.connect(self._show_params)
         layout.addWidget(self.list)
+        self._fit_list()
         buttons = QHBoxLayout()
         for text, handler in (("Remove", self.remove_current), ("Up", self.move_up),
                               ("Down", self.move_down)):
@@ -70,8 +72,11 @@ class ChainPanel(QWidget):
         layout.addLayout(buttons)
         self.params_area = QScrollArea()
         self.params_area.setWidgetResizable(True)
+        self.params_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.params_area.setMinimumWidth(MIN_PANEL_WIDTH)
         layout.addWidget(self.params_area, 1)
         self.panel: ParamPanel | None = None
+        self._panel_key = -1  # the slot whose parameters the panel shows
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -134,16 +139,18 @@ class ChainPanel(QWidget):
         return self.apply(row, {name: value})
 
     def apply(self, row: int, changes: Mapping[str, Any]) -> bool:
-        """Set several parameters of processor ``row`` at once, as if typed in its panel (the
-        rules see them together); if refused, nothing changes, the message says why, and the
-        result is False."""
+        """Set several parameters of processor ``row`` at once (so rules between them are
+        checked on the result, not on each step); refused, the message says why and nothing
+        changes. The parameter panel, if it shows this processor, follows."""
         slot = self.slots[row]
         try:
-            processor = registry.replace(slot.processor, **changes)
+            processor = registry.replace(slot.processor, **dict(changes))
         except VisionappError as exc:
             self.message.emit(str(exc))
             return False
         self.slots[row] = dataclasses.replace(slot, processor=processor)
+        if self.panel is not None and self._panel_key == slot.key:
+            self.panel.follow(processor)
         self._debounce.start()
         return True
 
@@ -156,10 +163,7 @@ class ChainPanel(QWidget):
         elif self.apply(row, changes):
             self.list.setCurrentRow(row)
 
-    def _param_edited(self, key: int, name: str, value: Any) -> None:
-        self._params_edited(key, {name: value})
-
-    def _params_edited(self, key: int, changes: dict[str, Any]) -> None:
+    def _param_edited(self, key: int, changes: Mapping[str, Any]) -> None:
         row = next((i for i, s in enumerate(self.slots) if s.key == key), None)
         if row is not None:
             self.apply(row, changes)
@@ -216,8 +220,16 @@ class ChainPanel(QWidget):
             self.list.addItem(item)
             self._refresh_item(row)
         self.list.blockSignals(False)
+        self._fit_list()
         self.list.setCurrentRow(select)
         self._show_params(select)
+
+    def _fit_list(self) -> None:
+        """As tall as its rows (3 to LIST_ROWS), so the settings below get the rest."""
+        row = self.list.sizeHintForRow(0) if self.list.count() else -1
+        row = row if row > 0 else self.list.fontMetrics().height() + 4
+        rows = min(LIST_ROWS, max(3, self.list.count()))
+        self.list.setFixedHeight(rows * row + 2 * self.list.frameWidth() + 2)
 
     def _refresh_item(self, row: int) -> None:
         slot = self.slots[row]
@@ -240,10 +252,18 @@ class ChainPanel(QWidget):
         if not 0 <= row < len(self.slots):
             self.params_area.takeWidget()
             self.panel = None
-            self.params_area.setWidget(QLabel("Add a processor to the chain."))
+            self._panel_key = -1
+            hint = QLabel("Add a processor to the chain: pick one above and press Add.")
+            hint.setWordWrap(True)
+            self.params_area.setWidget(hint)
             return
         slot = self.slots[row]
         self.panel = ParamPanel(slot.processor)
+        self._panel_key = slot.key
         self.panel.changed.connect(functools.partial(self._param_edited, slot.key))
-        self.panel.changed_together.connect(functools.partial(self._params_edited, slot.key))
         self.params_area.setWidget(self.panel)
+        # Wide enough that no field is squeezed: the window's splitter keeps this minimum.
+        frame = 2 * self.params_area.frameWidth()
+        scrollbar = self.params_area.verticalScrollBar().sizeHint().width()
+        self.params_area.setMinimumWidth(max(MIN_PANEL_WIDTH,
+                                             self.panel.needed_width() + frame + scrollbar))

@@ -8,22 +8,24 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
-    QTabWidget,
     QWidget,
 )
 
 from visionapp.gui.bridge import describe, run_function
+from visionapp.gui.confusion_grid import ConfusionGrid
 from visionapp.gui.training_dialog import TrainingDialog
 from visionapp.training.classifier import ClassifierConfig, train
 from visionapp.training.classifier_models import KIND_TITLES
@@ -53,6 +55,7 @@ class ClassifierTrainingDialog(TrainingDialog):
     clicked after training: the window shows that layer's feature maps (cnn.features)."""
 
     curve_keys = ("loss", "accuracy")
+    score_title = "accuracy"
     layer_picked = Signal(str, str)
 
     def __init__(self, parent: QWidget | None = None, dataset: str = ""):
@@ -66,7 +69,6 @@ class ClassifierTrainingDialog(TrainingDialog):
         helpers.addWidget(self.summary_button)
         helpers.addStretch(1)
         self.form.addRow(helpers)
-        self.tabs = QTabWidget()
         self.preview = QLabel("augmented versions of a few training images appear here")
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.summary = QTableWidget(0, len(SUMMARY_COLUMNS))
@@ -76,10 +78,14 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.summary.cellClicked.connect(self._layer_clicked)
         self.evaluation = QWidget()
         self.eval_grid = QGridLayout(self.evaluation)
-        self.tabs.addTab(self.preview, "Augmentation")
+        self.eval_grid.addWidget(QLabel("the held-out evaluation appears here when training "
+                                        "ends"), 0, 0)
+        self.confusion_grid: ConfusionGrid | None = None
+        self.preview_area = scrolled(self.preview)
+        self.evaluation_area = scrolled(self.evaluation)
+        self.tabs.addTab(self.preview_area, "Augmentation")
         self.tabs.addTab(self.summary, "Layers")
-        self.tabs.addTab(self.evaluation, "Evaluation")
-        self.layout().insertWidget(self.layout().count() - 1, self.tabs, 2)
+        self.tabs.addTab(self.evaluation_area, "Evaluation")
         self.preview_button.clicked.connect(self.show_preview)
         self.summary_button.clicked.connect(self.show_summary)
 
@@ -90,7 +96,7 @@ class ClassifierTrainingDialog(TrainingDialog):
         super()._on_event(event)
         match event:
             case ModelSummary(rows=rows, formulas=formulas):
-                self._fill_summary((rows, formulas))
+                self._fill_summary((rows, formulas), show=False)  # the curves stay in view
             case Evaluation():
                 self.show_evaluation(event)
 
@@ -140,9 +146,9 @@ class ClassifierTrainingDialog(TrainingDialog):
 
     def _show_preview(self, image_rgb: np.ndarray) -> None:
         self.preview.setPixmap(rgb_pixmap(image_rgb, 640))
-        self.tabs.setCurrentWidget(self.preview)
+        self.tabs.setCurrentWidget(self.preview_area)
 
-    def _fill_summary(self, rows_and_formulas) -> None:
+    def _fill_summary(self, rows_and_formulas, show: bool = True) -> None:
         rows, formulas = rows_and_formulas
         self.summary.setRowCount(len(rows) + 1)
         for r, row in enumerate(rows):
@@ -153,7 +159,8 @@ class ClassifierTrainingDialog(TrainingDialog):
         self.summary.setItem(len(rows), 0, QTableWidgetItem("total"))
         self.summary.setItem(len(rows), 3, QTableWidgetItem(f"{sum(r[3] for r in rows):,}"))
         self.summary.resizeColumnsToContents()
-        self.tabs.setCurrentWidget(self.summary)
+        if show:
+            self.tabs.setCurrentWidget(self.summary)
 
     def _layer_clicked(self, row: int, _column: int) -> None:
         item = self.summary.item(row, 0)
@@ -169,44 +176,47 @@ class ClassifierTrainingDialog(TrainingDialog):
 
     def show_evaluation(self, event: Evaluation) -> None:
         while self.eval_grid.count():
-            self.eval_grid.takeAt(0).widget().deleteLater()
-        self.eval_grid.addWidget(QLabel(
-            f"<b>held-out accuracy {event.accuracy:.3f}</b> — precision "
-            f"{event.precision:.3f}, recall {event.recall:.3f}, F1 {event.f1:.3f}"), 0, 0, 1, 2)
-        names = event.class_names
-        confusion = np.asarray(event.confusion)
-        table = QTableWidget(len(names), len(names))
-        table.setHorizontalHeaderLabels([f"predicted {n}" for n in names])
-        table.setVerticalHeaderLabels([f"true {n}" for n in names])
-        top = max(1, int(confusion.max())) if confusion.size else 1
-        for i in range(len(names)):
-            for j in range(len(names)):
-                value = int(confusion[i, j])
-                item = QTableWidgetItem(str(value))
-                shade = 255 - int(155 * value / top)
-                item.setBackground(QColor(shade, 255, shade) if i == j
-                                   else QColor(255, shade, shade))
-                table.setItem(i, j, item)
-        self.confusion_table = table
-        self.eval_grid.addWidget(QLabel("confusion matrix"), 1, 0)
-        self.eval_grid.addWidget(table, 2, 0)
+            old = self.eval_grid.takeAt(0).widget()
+            old.hide()
+            old.deleteLater()
+        before = ("" if event.frozen_accuracy is None else
+                  f" (before fine-tuning {event.frozen_accuracy:.3f})")
+        headline = QLabel(
+            f"<b>held-out accuracy {event.accuracy:.3f}</b>{before} on {event.images} "
+            f"{event.split} images — precision {event.precision:.3f}, recall "
+            f"{event.recall:.3f}, F1 {event.f1:.3f}")
+        headline.setWordWrap(True)
+        self.eval_grid.addWidget(headline, 0, 0)
+        self.confusion_grid = ConfusionGrid(event.confusion, event.class_names)
+        self.eval_grid.addWidget(QLabel("<b>confusion matrix</b> — count, and share of the "
+                                        "true class's images"), 1, 0)
+        self.eval_grid.addWidget(self.confusion_grid, 2, 0)
         worst = QWidget()
-        row = QHBoxLayout(worst)
-        for mistake in event.worst[:6]:
+        tiles = QGridLayout(worst)
+        tiles.setContentsMargins(0, 0, 0, 0)
+        for k, mistake in enumerate(event.worst[:6]):
             import cv2
 
-            image = cv2.imread(mistake.path)
+            image = cv2.imread(mistake.path) if Path(mistake.path).is_file() else None
             tile = QLabel()
             if image is not None:
                 tile.setPixmap(rgb_pixmap(cv2.cvtColor(image, cv2.COLOR_BGR2RGB), 96))
+            else:
+                tile.setText("(image gone)")
             tile.setToolTip(mistake.path)
             caption = QLabel(f"{mistake.true_class} → {mistake.predicted_class} "
                              f"{mistake.score:.2f}")
-            column = QWidget()
-            col = QGridLayout(column)
-            col.addWidget(tile, 0, 0)
-            col.addWidget(caption, 1, 0)
-            row.addWidget(column)
-        self.eval_grid.addWidget(QLabel("most confident mistakes"), 1, 1)
-        self.eval_grid.addWidget(worst, 2, 1)
-        self.tabs.setCurrentWidget(self.evaluation)
+            tiles.addWidget(tile, 2 * (k // 3), k % 3)
+            tiles.addWidget(caption, 2 * (k // 3) + 1, k % 3)
+        self.eval_grid.addWidget(QLabel("<b>most confident mistakes</b> — true → predicted, "
+                                        "score"), 3, 0)
+        self.eval_grid.addWidget(worst, 4, 0, Qt.AlignmentFlag.AlignLeft)
+        self.eval_grid.setRowStretch(5, 1)
+        self.tabs.setCurrentWidget(self.evaluation_area)
+
+
+def scrolled(widget: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setWidget(widget)
+    return area

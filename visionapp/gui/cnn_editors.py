@@ -100,6 +100,17 @@ class KernelEditor(QWidget):
         self._build(size, rows)
         self._edited()
 
+    def show_value(self, text: str) -> None:
+        """The processor's kernel changed elsewhere (a chain file, undo): show it."""
+        if text and text != self.text():
+            rows = cells_of(text)
+            size = len(rows) if len(rows) in SIZES else 3
+            self.size_box.blockSignals(True)
+            self.size_box.setCurrentIndex(SIZES.index(size))
+            self.size_box.blockSignals(False)
+            self._build(size, rows)
+            self._last = self.text()
+
     def text(self) -> str:
         return "; ".join(" ".join(cell.text().strip() or "0" for cell in line)
                          for line in self.cells)
@@ -149,6 +160,15 @@ class LayerPicker(QComboBox):
         self.blockSignals(False)
         self.setToolTip(f"{len(choices)} layers with feature maps; pick one or type its name"
                         if choices else "no model yet: type a layer name, or train a model")
+
+    def show_value(self, name: str) -> None:
+        index = self.findData(name)
+        if index < 0:
+            self.insertItem(0, name, name)
+            index = 0
+        self.blockSignals(True)
+        self.setCurrentIndex(index)
+        self.blockSignals(False)
 
     def value(self) -> str:
         text = self.currentText().strip()

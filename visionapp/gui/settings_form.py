@@ -6,7 +6,8 @@ processor's panel (:mod:`visionapp.gui.params`), nothing applies live: the value
 into a config, when a run starts, so plain spin boxes serve better than sliders over ranges such as
 1 to 10,000 epochs. Fields the config declares inapplicable for the current values
 (``applies``, e.g. fine-tuning for a CNN trained from scratch) are disabled, with the reason as
-their tooltip.
+their tooltip and, under the form, in words ("not used now: fine tune layers, …: only a
+pretrained backbone can be fine-tuned").
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtGui import QValidator
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPalette, QValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -46,6 +47,11 @@ class ChoiceBox(QComboBox):
         super().__init__()
         for choice in spec.choices:
             self.addItem(titles.get(choice, str(choice)), choice)
+            self.setItemData(self.count() - 1, titles.get(choice, str(choice)),
+                             Qt.ItemDataRole.ToolTipRole)
+        # Long titles may be cut in a narrow dialog rather than widen it past the screen.
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(14)
         self.edited = self.currentIndexChanged
 
     def value(self) -> Any:
@@ -183,7 +189,7 @@ class SettingsForm(QWidget):
 
     def __init__(self, config_cls: type, *, values: Mapping[str, Any] | None = None,
                  titles: Mapping[str, Mapping[Any, str]] | None = None,
-                 file_filters: Mapping[str, str] | None = None,
+                 file_filters: Mapping[str, str] | None = None, columns: int = 2,
                  parent: QWidget | None = None):
         super().__init__(parent)
         self.config_cls = config_cls
@@ -194,6 +200,7 @@ class SettingsForm(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
+        columns = 1 if columns < 2 else 2
         row, column = 0, 0
         for name, spec in self.specs.items():
             editor = make_editor(spec, (titles or {}).get(name, {}),
@@ -212,7 +219,14 @@ class SettingsForm(QWidget):
                 continue
             grid.addWidget(label, row, 2 * column)
             grid.addWidget(editor, row, 2 * column + 1)
-            row, column = row + column, 1 - column
+            if columns == 1:
+                row += 1
+            else:
+                row, column = row + column, 1 - column
+        self.unused_note = QLabel()
+        self.unused_note.setWordWrap(True)
+        self.unused_note.setForegroundRole(QPalette.ColorRole.WindowText)
+        grid.addWidget(self.unused_note, row + column + 1, 0, 1, 4)
         self._refresh()
 
     def value(self, name: str) -> Any:
@@ -240,3 +254,15 @@ class SettingsForm(QWidget):
             for widget in (editor, self.labels[name]):
                 widget.setEnabled(reason is None)
                 widget.setToolTip(tip)
+        by_reason: dict[str, list[str]] = {}
+        for name, reason in ignored.items():
+            by_reason.setdefault(reason, []).append(name.replace("_", " "))
+        lines = [f"• {', '.join(names)}: {reason}" for reason, names in by_reason.items()]
+        self.unused_note.setText("<i>Greyed out, not used now:</i><br>" + "<br>".join(lines)
+                                 if lines else "")
+        self.unused_note.setVisible(bool(lines))
+
+    def missing(self) -> list[str]:
+        """Required fields (no default) left empty, by name."""
+        return [name for name, spec in self.specs.items()
+                if spec.default is dataclasses.MISSING and not str(self.value(name)).strip()]

@@ -1,10 +1,12 @@
-"""The training dialog frame: settings form, Start/Stop, progress with ETA, live curves, log.
+"""The training dialog frame: settings on the left, what the run shows on the right (curves,
+and the tabs a subclass adds), Start/Stop with progress and ETA below, and the log.
 
-The settings form is generated from the training config's fields (:mod:`visionapp.gui.
-settings_form`). A subclass supplies a Qt-free generator of progress events (``make_run``); the
-frame runs it on a :class:`ThreadWorker` and shows each event by its type. The worker's
-``finished`` re-arms Start; its error is written to the log (and, like every worker's, reaches
-the window's message line).
+It fits the screen it opens on (1280×800 included): the settings scroll, the two sides and the
+log share the space through splitters. The settings form is generated from the training
+config's fields (:mod:`visionapp.gui.settings_form`). A subclass supplies a Qt-free generator of
+progress events (``make_run``); the frame runs it on a :class:`ThreadWorker` and shows each event
+by its type. The worker's ``finished`` re-arms Start; its error is written to the log (and, like
+every worker's, reaches the window's message line).
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from PySide6.QtCore import QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -23,60 +24,23 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from visionapp.core.errors import VisionappError
 from visionapp.gui.bridge import ThreadWorker, describe
+from visionapp.gui.curves import Curves
 from visionapp.gui.settings_form import SettingsForm
 from visionapp.training.progress import Batch, Device, Epoch, Event, Failed, Finished
 
-PALETTE = ("#3b82f6", "#ef4444", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899")
-
-
-class Curves(QWidget):
-    """Per-epoch metric curves, one colour per series, y-axis scaled to the data."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.series: dict[str, list[float]] = {}
-        self.setMinimumHeight(180)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def add(self, metrics: dict[str, float]) -> None:
-        for name, value in metrics.items():
-            self.series.setdefault(name, []).append(float(value))
-        self.update()
-
-    def paintEvent(self, event) -> None:  # noqa: N802 - Qt API
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(250, 250, 250))
-        values = [v for s in self.series.values() for v in s]
-        if not values:
-            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "curves appear after "
-                             "the first epoch")
-            return
-        lo, hi = min(values), max(values)
-        hi = hi if hi > lo else lo + 1
-        n = max(len(s) for s in self.series.values())
-        left, top, right, bottom = 40, 10, self.width() - 150, self.height() - 20
-        painter.setPen(QColor(160, 160, 160))
-        painter.drawRect(left, top, right - left, bottom - top)
-        painter.drawText(2, top + 10, f"{hi:.2f}")
-        painter.drawText(2, bottom, f"{lo:.2f}")
-        for k, (name, series) in enumerate(self.series.items()):
-            color = QColor(PALETTE[k % len(PALETTE)])
-            painter.setPen(QPen(color, 2))
-            points = [QPointF(left + (right - left) * (i / max(1, n - 1)),
-                              bottom - (bottom - top) * (v - lo) / (hi - lo))
-                      for i, v in enumerate(series)]
-            for a, b in zip(points, points[1:], strict=False):
-                painter.drawLine(a, b)
-            for p in points:
-                painter.drawEllipse(p, 2.5, 2.5)
-            painter.drawText(right + 8, top + 14 + 16 * k, name)
+SIZE_WH = (1400, 880)  # px, at most; never more than the screen leaves free
+SETTINGS_SHARE = 0.36  # of the dialog's width, at least (the settings' own width if more)
+SCREEN_MARGIN = 60  # px kept free around the dialog (title bar, panels)
+ERROR_COLOR = "#c62828"
 
 
 class TrainingDialog(QDialog):
@@ -84,6 +48,8 @@ class TrainingDialog(QDialog):
 
     model_ready = Signal(str)
     curve_keys: tuple[str, ...] = ()  # which metrics to plot (substring match); () = all
+    score_title = "score"  # the axis of the plot beside the losses
+    missing_hint = ""  # added to the error when a required setting is empty
 
     def __init__(self, title: str, config_cls: type, parent: QWidget | None = None, *,
                  values: Mapping[str, Any] | None = None,
@@ -91,37 +57,72 @@ class TrainingDialog(QDialog):
                  file_filters: Mapping[str, str] | None = None):
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.resize(760, 640)
         self.settings = SettingsForm(config_cls, values=values, titles=titles,
-                                     file_filters=file_filters)
+                                     file_filters=file_filters, columns=1)
         self.form = QFormLayout()  # rows a subclass adds below the settings
         self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
         self.stop_button = QPushButton("Stop")
         self.stop_button.setEnabled(False)
         self.use_button = QPushButton("Use this model")
         self.use_button.setEnabled(False)
+        self.use_button.setToolTip("put the trained model into the live chain")
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.eta = QLabel("")
         self.device = QLabel("")
-        self.curves = Curves()
+        self.device.setWordWrap(True)
+        self.problem = QLabel("")  # the last error, in red beside the buttons
+        self.problem.setWordWrap(True)
+        self.problem.setTextFormat(Qt.TextFormat.PlainText)
+        self.problem.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.curves = Curves(self.score_title)
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
+        self.log.setPlaceholderText("the run's log")
+        self.log.setMinimumHeight(60)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.curves, "Curves")
+        self.tabs.setMinimumWidth(360)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        settings_box = QWidget()
+        column = QVBoxLayout(settings_box)
+        column.addWidget(self.settings)
+        column.addLayout(self.form)
+        column.addStretch(1)
+        scroll.setWidget(settings_box)
+        scrollbar = scroll.verticalScrollBar().sizeHint().width() + 4
+        scroll.setMinimumWidth(settings_box.minimumSizeHint().width() + scrollbar)
+        self._settings_width = settings_box.sizeHint().width() + scrollbar
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(QLabel("<b>Settings</b>"))
+        left_layout.addWidget(scroll, 1)
+        left_layout.addWidget(self.settings.unused_note)  # why fields are greyed, in view
+        self.sides = QSplitter(Qt.Orientation.Horizontal)
+        self.sides.addWidget(left)
+        self.sides.addWidget(self.tabs)
+        self.sides.setStretchFactor(1, 1)
+        self.sides.setChildrenCollapsible(False)
+        self.body = QSplitter(Qt.Orientation.Vertical)
+        self.body.addWidget(self.sides)
+        self.body.addWidget(self.log)
+        self.body.setStretchFactor(0, 1)
+        self.body.setChildrenCollapsible(False)
         buttons = QHBoxLayout()
         for w in (self.start_button, self.stop_button, self.use_button):
             buttons.addWidget(w)
-        buttons.addStretch(1)
+        buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.eta)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.settings)
-        layout.addLayout(self.form)
+        layout.addWidget(self.body, 1)
         layout.addLayout(buttons)
-        row = QHBoxLayout()
-        row.addWidget(self.progress, 1)
-        row.addWidget(self.eta)
-        layout.addLayout(row)
+        layout.addWidget(self.problem)
         layout.addWidget(self.device)
-        layout.addWidget(self.curves, 2)
-        layout.addWidget(self.log, 1)
+        self.problem.hide()
         self._stop = threading.Event()
         self._worker: ThreadWorker | None = None
         self.model_path = ""
@@ -129,6 +130,26 @@ class TrainingDialog(QDialog):
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.use_button.clicked.connect(lambda: self.model_ready.emit(self.model_path))
+        self.fit_screen()
+
+    def fit_screen(self) -> None:
+        """Size the dialog to SIZE_WH, or to what the screen it is on leaves free."""
+        screen = self.screen()
+        width, height = SIZE_WH
+        if screen is not None:
+            free = screen.availableGeometry()
+            width = min(width, free.width() - SCREEN_MARGIN)
+            height = min(height, free.height() - SCREEN_MARGIN)
+        self.resize(width, height)
+        self.body.setSizes([height - 150, 110])
+        left = max(self._settings_width, int(width * SETTINGS_SHARE))
+        self.sides.setSizes([left, width - left])
+
+    def say_error(self, message: str) -> None:
+        """One error: a line in the log and, in red, under the buttons."""
+        self.log.appendPlainText(f"error: {message}")
+        self.problem.setText(f"error: {message}")
+        self.problem.show()
 
     # subclasses -------------------------------------------------------------------------
 
@@ -145,16 +166,24 @@ class TrainingDialog(QDialog):
     def start(self) -> None:
         if self.running:
             return
+        self.problem.hide()
+        missing = self.settings.missing()
+        if missing:
+            spec = self.settings.specs[missing[0]]
+            self.say_error(f"choose {missing[0].replace('_', ' ')} first ({spec.help})"
+                           + self.missing_hint)
+            return
         stop = threading.Event()
         try:
             run = self.make_run(stop)  # creating the config checks every setting
         except VisionappError as exc:  # refused: say why and stay ready for another try
-            self.log.appendPlainText(f"error: {exc}")
+            self.say_error(str(exc))
             return
         self._stop = stop
         self.events.clear()
-        self.curves.series.clear()
+        self.curves.clear()
         self.log.clear()
+        self.tabs.setCurrentWidget(self.curves)
         self.model_path = ""
         self.use_button.setEnabled(False)
         self.start_button.setEnabled(False)
@@ -172,7 +201,7 @@ class TrainingDialog(QDialog):
         self.log.appendPlainText("stopping after the current batch…")
 
     def _on_error(self, exc: BaseException) -> None:
-        self.log.appendPlainText("error: " + describe(exc))
+        self.say_error(describe(exc))
 
     def _on_finished(self) -> None:
         self.start_button.setEnabled(True)
@@ -185,12 +214,13 @@ class TrainingDialog(QDialog):
         match event:
             case Batch(fraction=fraction):
                 self.progress.setValue(int(fraction * 1000))
-            case Epoch(fraction=fraction, eta_s=eta, metrics=metrics):
+            case Epoch(epoch=epoch, epochs=epochs, fraction=fraction, eta_s=eta,
+                       metrics=metrics):
                 self.progress.setValue(int(fraction * 1000))
                 self.eta.setText(f"ETA {eta:.0f} s")
                 keys = self.curve_keys
-                self.curves.add({k: v for k, v in metrics.items()
-                                 if not keys or any(key in k for key in keys)})
+                self.curves.add(epoch, epochs, {k: v for k, v in metrics.items()
+                                                if not keys or any(key in k for key in keys)})
             case Device(description=description):
                 self.device.setText(description)
             case Finished(model_path=path):
@@ -198,6 +228,8 @@ class TrainingDialog(QDialog):
                 self.model_path = path
                 self.use_button.setEnabled(bool(path))
             case Failed(message=message):
+                self.problem.setText("error: " + message)
+                self.problem.show()
                 line = "error: " + message
         if line:
             self.log.appendPlainText(line)

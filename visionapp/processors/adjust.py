@@ -114,10 +114,10 @@ class Crop(ProcessorBase):
     """Crop to a region of interest; the ROI is clipped to the frame (0 size: to the edge)."""
 
     name: ClassVar[str] = "adjust.crop"
-    x: int = param(0, min=0, max=16384)
-    y: int = param(0, min=0, max=16384)
-    width: int = param(0, min=0, max=16384, help="0: to the right edge")
-    height: int = param(0, min=0, max=16384, help="0: to the bottom edge")
+    x: int = param(0, min=0, max=16384, slider=(0, 1920))
+    y: int = param(0, min=0, max=16384, slider=(0, 1080))
+    width: int = param(0, min=0, max=16384, slider=(0, 1920), help="0: to the right edge")
+    height: int = param(0, min=0, max=16384, slider=(0, 1080), help="0: to the bottom edge")
 
     def __call__(self, frame: Frame) -> Result:
         h, w = frame.image.shape[:2]

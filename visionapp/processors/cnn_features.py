@@ -202,7 +202,7 @@ class CnnFeatures(ProcessorBase):
                            "learned kernels")
     pick: str = param("top_k", choices=("top_k", "first"),
                       help="top_k: the most active channels (largest filters); first: in order")
-    channels: int = param(16, min=1, max=256, help="how many channels to show")
+    channels: int = param(16, min=1, max=256, scale="log", help="how many channels to show")
     display: str = param("side_by_side", choices=("side_by_side", "replace", "blend"),
                          help="how the mosaic is shown")
 

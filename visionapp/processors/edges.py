@@ -30,8 +30,10 @@ class Canny(ProcessorBase):
     """
 
     name: ClassVar[str] = "canny"
-    low: int = param(100, min=0, max=1000, help="hysteresis lower threshold")
-    high: int = param(200, min=0, max=1000, help="hysteresis upper threshold")
+    low: int = param(100, min=0, max=1000, slider=(0, 500),
+                     help="hysteresis lower threshold (type up to 1000 for aperture 5 or 7)")
+    high: int = param(200, min=0, max=1000, slider=(0, 500),
+                      help="hysteresis upper threshold")
     aperture: int = param(3, choices=(3, 5, 7), help="Sobel kernel size for the gradient")
     l2_gradient: bool = param(False, help="exact √(gx²+gy²) instead of |gx|+|gy|")
     blur_ksize: int = param(0, choices=(0, 3, 5, 7, 9), help="Gaussian blur first (0: none)")

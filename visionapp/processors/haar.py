@@ -70,7 +70,8 @@ class HaarFaces(ProcessorBase):
     scale_factor: float = param(1.1, min=1.01, max=2.0, step=0.01,
                                 help="image pyramid step: smaller finds more, slower")
     min_neighbors: int = param(5, min=0, max=30, help="overlapping hits needed to keep a face")
-    min_size: int = param(30, min=0, max=1000, help="smallest face side in px")
+    min_size: int = param(30, min=0, max=1000, scale="log",
+                         help="smallest face side in px")
     equalize: bool = param(True, help="equalise the histogram first (robust to lighting)")
     eyes: bool = param(False, help="also find eyes in the upper half of each face")
 

@@ -70,10 +70,10 @@ class Ocr(ProcessorBase):
     region: str = param("frame", choices=("frame", "roi", "boxes"),
                         help="roi: the rectangle below; boxes: each box found by the "
                              "processors before this one")
-    roi_x: int = param(0, min=0, max=16384)
-    roi_y: int = param(0, min=0, max=16384)
-    roi_width: int = param(0, min=0, max=16384, help="0: to the right edge")
-    roi_height: int = param(0, min=0, max=16384, help="0: to the bottom edge")
+    roi_x: int = param(0, min=0, max=16384, slider=(0, 1920))
+    roi_y: int = param(0, min=0, max=16384, slider=(0, 1080))
+    roi_width: int = param(0, min=0, max=16384, slider=(0, 1920), help="0: to the right edge")
+    roi_height: int = param(0, min=0, max=16384, slider=(0, 1080), help="0: to the bottom edge")
     padding: int = param(4, min=0, max=200, help="boxes: pixels added around each box")
     auto_rotate: bool = param(True, help="turn pages photographed sideways or upside down "
                                          "upright (Tesseract's orientation detection)")

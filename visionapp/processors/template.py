@@ -62,7 +62,7 @@ class TemplateMatch(ProcessorBase):
     mask_path: str = param("", kind="path", help="optional mask: white = pixels that count")
     method: str = param("TM_CCOEFF_NORMED", choices=tuple(METHODS))
     threshold: float = param(0.8, min=0.0, max=1.0, step=0.01, help="minimum similarity")
-    max_matches: int = param(20, min=1, max=500)
+    max_matches: int = param(20, min=1, max=500, scale="log")
     overlap_iou: float = param(0.3, min=0.0, max=1.0, step=0.05,
                                help="matches overlapping more than this are merged")
     grayscale: bool = param(True, help="match on gray images (faster, lighting-robust)")

@@ -121,8 +121,10 @@ def train(config: ClassifierConfig, stop: threading.Event | None = None) -> Iter
     for event in stream_child("visionapp.training.classifier_fit", asdict(config),
                               work_dir(config.name), stop):
         if isinstance(event, Finished):
-            problem = place_trained([(Path(event.model_path), model_path),
-                                     (Path(event.card_path), card_path)], force=config.force)
+            # The card first: a live classifier waiting for this model loads it as soon as
+            # the model file appears, and must find its card beside it.
+            problem = place_trained([(Path(event.card_path), card_path),
+                                     (Path(event.model_path), model_path)], force=config.force)
             stopped = stop is not None and stop.is_set()
             early = " (stopped early: best epoch so far)" if stopped else ""
             event = Failed(problem) if problem else Finished(

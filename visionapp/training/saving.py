@@ -78,13 +78,14 @@ def save_new(files: Sequence[tuple[Path, Path]], *, force: bool) -> None:
 
 def place_trained(files: Sequence[tuple[Path, Path]], *, force: bool) -> str | None:
     """:func:`save_new`, with what went wrong as one line (None when every file is in place): the
-    target that appeared meanwhile, or the error and where the trained model stays."""
+    target that appeared meanwhile, or the error and where the trained model stays. The last
+    pair is the model itself: placed last, so whoever sees it finds its companions beside it."""
     try:
         save_new(files, force=force)
     except OutputExists as exc:
         return str(exc)
     except OSError as exc:
-        src, dst = files[0]
+        src, dst = files[-1]
         return (f"could not save the model as {dst} ({exc.strerror or exc}); the trained model "
                 f"stays at {src}")
     return None
