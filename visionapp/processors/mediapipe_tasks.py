@@ -1,8 +1,8 @@
 """MediaPipe landmark models as processors, through the Tasks API: face mesh, hands, pose, and
 BlazeFace face detection.
 
-MediaPipe is imported only when one of these processors first runs (importing it also imports
-TensorFlow when that is installed, which takes seconds). Video frames go through VIDEO running
+MediaPipe is imported only when one of these processors first runs, without the TensorFlow
+import it would otherwise make just for a docs decorator (:mod:`visionapp.core.frameworks`). Video frames go through VIDEO running
 mode, which tracks between frames and needs strictly increasing timestamps; still images go
 through IMAGE mode. A task is created per (model file, options, mode) and kept in the model
 cache (:mod:`visionapp.core.model_cache`), whose close hook releases its native resources — when
@@ -13,8 +13,8 @@ native task, and within a stream the timestamps it is given always increase.
 In a batch run ``prepare()`` resolves each model file and checks its container (a ``.task`` is a
 zip bundle, a ``.tflite`` a FlatBuffer tagged ``TFL3``) before the first frame, so a missing or
 truncated download is an error there. The task itself is still created on the first frame: that
-imports MediaPipe (and with it TensorFlow, seconds), and the task depends on the running mode,
-which only the first frame tells (a still image or a video).
+imports MediaPipe (about a second), and the task depends on the running mode, which only the
+first frame tells (a still image or a video).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import numpy as np
 
 from visionapp.core import weights
 from visionapp.core.errors import ModelNotFound
-from visionapp.core.frameworks import before_tensorflow
+from visionapp.core.frameworks import before_tensorflow, mediapipe_without_tensorflow
 from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.timeout import call_with_timeout
@@ -50,6 +50,7 @@ PERSON_TINT_ALPHA = 0.6
 
 @functools.cache
 def _mediapipe():
+    mediapipe_without_tensorflow()
     before_tensorflow()
     import mediapipe
 
@@ -59,6 +60,7 @@ def _mediapipe():
 @functools.cache
 def _vision():
     """The MediaPipe vision module, imported on first use."""
+    mediapipe_without_tensorflow()
     before_tensorflow()
     from mediapipe.tasks.python import vision
 
