@@ -150,7 +150,7 @@ class Loader:
             return self._start(key, processor, frame)
 
     def _start(self, key: int, processor: object, frame: Frame) -> LoadJob:
-        job = LoadJob(key, processor, loading_note(processor, frame), self._clock())
+        job = LoadJob(key, processor, "loading…", self._clock())
         self._running[key] = job
         name = getattr(processor, "name", "processor")
         threading.Thread(target=self._work, args=(job, frame), name=f"load-{name}",
@@ -158,6 +158,8 @@ class Loader:
         return job
 
     def _work(self, job: LoadJob, frame: Frame) -> None:
+        # Here, not in _start: finding out may itself take a moment (hashing weights).
+        job.note = loading_note(job.processor, frame)
         try:
             self._warm(job.processor, frame)
         except VisionappError as exc:

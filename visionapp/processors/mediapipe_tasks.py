@@ -2,13 +2,14 @@
 BlazeFace face detection.
 
 MediaPipe is imported only when one of these processors first runs, without the TensorFlow
-import it would otherwise make just for a docs decorator (:mod:`visionapp.core.frameworks`). Video frames go through VIDEO running
-mode, which tracks between frames and needs strictly increasing timestamps; still images go
-through IMAGE mode. A task is created per (model file, options, mode) and kept in the model
-cache (:mod:`visionapp.core.model_cache`), whose close hook releases its native resources — when
-evicted, when the model file changes, and at exit — never left to the garbage collector. A VIDEO
-task follows one stream: a frame of another stream (a new video, a seek, a loop) gets a fresh
-native task, and within a stream the timestamps it is given always increase.
+import it would otherwise make just for a docs decorator (:mod:`visionapp.core.frameworks`).
+Video frames go through VIDEO running mode, which tracks between frames and needs strictly
+increasing timestamps; still images go through IMAGE mode. A task is created per (model file,
+options, mode) and kept in the model cache (:mod:`visionapp.core.model_cache`), whose close hook
+releases its native resources — when evicted, when the model file changes, and at exit — never
+left to the garbage collector. A VIDEO task follows one stream: a frame of another stream (a new
+video, a seek, a loop) gets a fresh native task, and within a stream the timestamps it is given
+always increase.
 
 In a batch run ``prepare()`` resolves each model file and checks its container (a ``.task`` is a
 zip bundle, a ``.tflite`` a FlatBuffer tagged ``TFL3``) before the first frame, so a missing or
@@ -177,6 +178,10 @@ class _ModelFile:
 
     def prepare(self) -> None:
         check_model_file(self.model)
+
+    def loading_note(self, frame: Frame) -> str:
+        """What the window shows while this loads (MediaPipe, then the model's native task)."""
+        return f"loading MediaPipe {self.name.rpartition('.')[2].replace('_', ' ')} ({self.model})"
 
     def confidences(self, what: str) -> dict[str, float]:
         """The three confidence settings (the landmarkers' fields of those names) under
