@@ -40,7 +40,8 @@ NOISE = re.compile(
     rb"libpng (warning|error):|"
     rb"[IWEF]\d{4} [\d:. ]+\d+ [\w.]+:\d+\] |"  # glog / absl (MediaPipe, TensorFlow)
     rb"WARNING: All log messages before absl::InitializeLog|WARNING: Logging before InitGoogle|"
-    rb"INFO: Created TensorFlow Lite|To enable the following instructions: )"
+    rb"INFO: Created TensorFlow Lite|To enable the following instructions: |"
+    rb"INFO: \[[\w.]+:\d+\] )"  # LiteRT (MediaPipe's inference runtime)
 )
 
 

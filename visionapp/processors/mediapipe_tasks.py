@@ -20,6 +20,7 @@ first frame tells (a still image or a video).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import threading
@@ -35,6 +36,7 @@ import numpy as np
 from visionapp.core import weights
 from visionapp.core.errors import ModelNotFound
 from visionapp.core.frameworks import before_tensorflow, mediapipe_without_tensorflow
+from visionapp.core.logs import native_stderr_filtered
 from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.timeout import call_with_timeout
@@ -90,8 +92,9 @@ def create_task(kind: str, path: Path, options: tuple[tuple[str, Any], ...], vid
     opts = option_cls(base_options=BaseOptions(model_asset_path=str(path)),
                       running_mode=mode, **dict(options))
     try:
-        return call_with_timeout(lambda: task_cls.create_from_options(opts), CREATE_TIMEOUT_S,
-                                 "mediapipe-create")
+        with native_stderr_filtered():  # LiteRT's and glog's start-up lines, unless -v
+            return call_with_timeout(lambda: task_cls.create_from_options(opts),
+                                     CREATE_TIMEOUT_S, "mediapipe-create")
     except TimeoutError:
         raise ModelNotFound(f"MediaPipe did not load {str(path)!r} within {CREATE_TIMEOUT_S:g} "
                             f"s; the file may be damaged: {weights.replace_hint(model_name)}"
@@ -117,6 +120,7 @@ class Task:
         self.lock = threading.Lock()
         self.closed = False
         self.native: Any = create()  # created now, so a bad model file fails the load
+        self.calls = 0  # inferences since the native task was (re)created
         self.stream_id: int | None = None
         self.last_ts = -1
 
@@ -132,12 +136,16 @@ class Task:
                     native.close()
             if self.native is None:
                 self.native, self.last_ts = self._create(), -1
-            if not self.video:
-                return self.native.detect(image)
-            self.stream_id = frame.stream_id
-            timestamp = max(frame.timestamp_ms, self.last_ts + 1)
-            self.last_ts = timestamp
-            return self.native.detect_for_video(image, timestamp)
+                self.calls = 0
+            # The first inference of a task logs its set-up natively: held back unless -v.
+            with native_stderr_filtered() if self.calls == 0 else contextlib.nullcontext():
+                self.calls += 1
+                if not self.video:
+                    return self.native.detect(image)
+                self.stream_id = frame.stream_id
+                timestamp = max(frame.timestamp_ms, self.last_ts + 1)
+                self.last_ts = timestamp
+                return self.native.detect_for_video(image, timestamp)
 
     def close(self) -> None:
         with self.lock:
