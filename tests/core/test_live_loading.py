@@ -22,6 +22,13 @@ from visionapp.core.playback_messages import OpenSource, Packet, ProcessorOff
 from visionapp.core.prepare import Loader, loading_note
 from visionapp.core.types import Frame, Result
 
+_LOCK = threading.Lock()
+_LOADED: dict = {}  # SlowToLoad value → loaded
+
+
+@pytest.fixture(autouse=True)
+def _nothing_loaded_yet():
+    _LOADED.clear()
 LOAD_S = 0.6
 
 
@@ -30,13 +37,19 @@ class SlowToLoad(ProcessorBase):
     name: ClassVar[str] = "test.slow_load"
     level: int = param(1, min=0, max=100)
 
-    def prepare(self) -> None:
-        time.sleep(LOAD_S)
+    def load(self) -> None:
+        """The first call for each setting takes LOAD_S, like loading a network would."""
+        with _LOCK:
+            if _LOADED.setdefault(self, False):
+                return
+            time.sleep(LOAD_S)
+            _LOADED[self] = True
 
     def loading_note(self, frame: Frame) -> str:
         return f"loading level {self.level} for {frame.image.shape[1]} px"
 
     def __call__(self, frame: Frame) -> Result:
+        self.load()
         return Result(self.name, text=(f"level {self.level}",))
 
 
@@ -44,11 +57,8 @@ class SlowToLoad(ProcessorBase):
 class MissingModel(ProcessorBase):
     name: ClassVar[str] = "test.missing_model"
 
-    def prepare(self) -> None:
-        raise ModelNotFound("model 'x.task' not found; run 'visionapp models fetch x.task'")
-
     def __call__(self, frame: Frame) -> Result:
-        return Result(self.name)
+        raise ModelNotFound("model 'x.task' not found; run 'visionapp models fetch x.task'")
 
 
 def packet_within(drive: Driver, predicate, seconds: float = 10.0):

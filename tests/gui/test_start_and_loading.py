@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,13 @@ from visionapp.gui import app as gui_app
 from visionapp.gui.start_panel import FEATURED
 from visionapp.gui.window import MainWindow
 
+_LOCK = threading.Lock()
+_LOADED: dict = {}  # SlowToLoad value → loaded
+
+
+@pytest.fixture(autouse=True)
+def _nothing_loaded_yet():
+    _LOADED.clear()
 LOAD_S = 2.0
 
 
@@ -34,13 +42,19 @@ class SlowToLoad(ProcessorBase):
 
     name: ClassVar[str] = "test.slow_load"
 
-    def prepare(self) -> None:
-        time.sleep(LOAD_S)
+    def load(self) -> None:
+        """The first call for each setting takes LOAD_S, like loading a network would."""
+        with _LOCK:
+            if _LOADED.setdefault(self, False):
+                return
+            time.sleep(LOAD_S)
+            _LOADED[self] = True
 
     def loading_note(self, frame) -> str:
         return "loading the test network — first time only"
 
     def __call__(self, frame) -> Result:
+        self.load()
         return Result(self.name, text=("slow model ready",))
 
 

@@ -91,6 +91,7 @@ FRAMEWORK_WARNINGS: tuple[tuple[type[Warning], str, str], ...] = (
     (UserWarning, r".*(TypedStorage is deprecated|torch\.meshgrid)", ""),
     (DeprecationWarning, "", r"(torch|ultralytics|keras|tensorflow|absl|google\.protobuf)(\.|$)"),
     (UserWarning, "", r"(torch\.jit|torch\.cuda|keras\.src)(\.|$)"),
+    (Warning, "", r"ultralytics\.nn(\.|$)"),  # TracerWarnings while exporting
 )
 
 

@@ -11,10 +11,10 @@ A processor that reads what an earlier one found (joint angles need body landmar
 :func:`missing_upstream` names what to add; :func:`prepare_chain` raises it as a BadInput.
 
 The window cannot stop its video for a load, so its playback hands every new processor to a
-:class:`Loader`: :func:`warm_up` prepares it and runs it once on the current frame on a helper
-thread (the first call is what imports frameworks, exports networks and creates native tasks of
-the right size and mode), and the processor joins the chain when that is done. Until then the
-rest of the chain keeps playing, and :func:`loading_note` says what the load is doing.
+:class:`Loader`: :func:`warm_up` runs it once on the current frame on a helper thread (the first
+call is what imports frameworks, exports networks and creates native tasks of the right size and
+mode), and the processor joins the chain when that is done. Until then the rest of the chain
+keeps playing, and :func:`loading_note` says what the load is doing.
 """
 
 from __future__ import annotations
@@ -89,15 +89,15 @@ def loading_note(processor: object, frame: Frame) -> str:
 
 
 def warm_up(processor: object, frame: Frame) -> None:
-    """Prepare ``processor`` and run it once on ``frame``, so everything its first result needs
-    (imports, model files, exports, native tasks for this frame's size and running mode) is
-    loaded. Errors as in :func:`prepare_chain`."""
+    """Run ``processor`` once on ``frame``, so everything its first result needs (imports,
+    model files, exports, native tasks for this frame's size and running mode) is loaded.
+
+    Not ``prepare()``: that is the batch rule "no model, no run", while in the window a
+    processor may wait for a model (a classifier shows "no model yet" until one is trained).
+    Anything it raises comes back as in :func:`prepare_chain`."""
     name = getattr(processor, "name", type(processor).__name__)
     with native_stderr_filtered():
         try:
-            prepare = getattr(processor, "prepare", None)
-            if prepare is not None:
-                prepare()
             processor(frame)  # type: ignore[operator]
         except VisionappError:
             raise
