@@ -38,6 +38,22 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 NO_CAMERA = "No camera found — showing the demo scene"
 
 
+def route_qt_messages(verbose: bool) -> None:
+    """Qt's own messages ("This plugin does not support propagateSizeHints()") go to the
+    ``qt`` logger: warnings shown with ``-v`` only, critical ones always."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    log = logging.getLogger("qt")
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING if verbose else logging.DEBUG,
+              QtMsgType.QtCriticalMsg: logging.ERROR, QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+    def handle(kind, _context, message: str) -> None:
+        log.log(levels.get(kind, logging.WARNING), "%s", message)
+
+    qInstallMessageHandler(handle)
+
+
 def default_source(last: str) -> tuple[str, str]:
     """(what to open, a notice for the user or ""): the last source if it is still there,
     else the first camera, else the demo scene with :data:`NO_CAMERA`."""
@@ -70,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from visionapp.core.chain import build_chain
     from visionapp.gui.window import MainWindow
+
+    route_qt_messages(args.verbose)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("visionapp")
