@@ -12,10 +12,12 @@ import pytest
 from tests.conftest import REPO
 from visionapp import paths
 from visionapp.cli import main
-from visionapp.core.chain import load_chain
+from visionapp.core.chain import chain_info, dumps, load_chain, loads
+from visionapp.core.errors import BadInput
 from visionapp.processors.ocr_samples import render_page, system_fonts
 
-PRESETS = {"text_reader", "exercise_counter", "gesture_control", "portrait", "inside_the_cnn"}
+PRESETS = {"text_reader", "exercise_counter", "gesture_control", "portrait", "inside_the_cnn",
+           "faces", "face_mesh", "hands", "body_pose", "objects", "edges", "classifier"}
 
 
 @pytest.fixture(autouse=True)
@@ -27,6 +29,32 @@ def test_the_presets_are_there_and_load():
     assert {p.stem for p in paths.preset_files()} == PRESETS
     for path in paths.preset_files():
         assert load_chain(path), path
+
+
+def test_every_preset_has_a_title_and_a_one_line_description():
+    for path in paths.preset_files():
+        info = chain_info(path)
+        assert info.title and info.title != path.stem, path
+        assert 10 < len(info.description) <= 90 and "\n" not in info.description, path
+
+
+def test_a_chain_may_carry_a_title_and_description_and_they_are_checked(tmp_path):
+    text = dumps(loads('[[processors]]\nname = "canny"\n'), title="Mine",
+                 description="Canny for the hallway")
+    path = tmp_path / "mine.toml"
+    path.write_text(text)
+    assert [e.name for e in load_chain(path)] == ["canny"]
+    assert (chain_info(path).title, chain_info(path).description) == (
+        "Mine", "Canny for the hallway")
+    path.write_text('title = 3\n[[processors]]\nname = "canny"\n')
+    with pytest.raises(BadInput, match="line 1: title must be a string"):
+        load_chain(path)
+    path.write_text('titel = "x"\n')
+    with pytest.raises(BadInput, match="unknown key 'titel'; allowed: title, description"):
+        load_chain(path)
+    bare = tmp_path / "my_edges.toml"
+    bare.write_text('[[processors]]\nname = "canny"\n')
+    assert (chain_info(bare).title, chain_info(bare).description) == ("My edges", "")
 
 
 def _run(capsys, tmp_path, preset: str, source: str, *extra: str) -> list[dict]:
@@ -72,3 +100,20 @@ def test_portrait_on_the_dancer(capsys, shared, tmp_path):
                    "--out", str(out))
     assert out.stat().st_size > 0 and len(records) == 5
     assert records[0]["results"][0]["values"]["mode"] == "blur"
+
+
+def test_faces_preset_finds_the_face_with_both_detectors(capsys, shared, tmp_path):
+    (record,) = _run(capsys, tmp_path, "faces", str(shared("data/images/lena.jpg")))
+    found = {d["processor"] for d in record["detections"] if d["label"] == "face"}
+    assert found == {"haar.faces", "mediapipe.face_detection"}
+
+
+def test_edges_preset_puts_canny_beside_sobel(capsys, tmp_path):
+    from tests.conftest import write_test_video
+
+    video = write_test_video(tmp_path / "v.mp4", frames=3)
+    frames = tmp_path / "frames"
+    records = _run(capsys, tmp_path, "edges", str(video), "--frames-dir", str(frames))
+    assert [r["processor"] for r in records[0]["results"]] == ["canny", "sobel"]
+    (first, *_) = sorted(frames.glob("*.png"))
+    assert cv2.imread(str(first)).shape[:2] == (120, 320)  # two 160-px halves

@@ -2,6 +2,9 @@
 
 The GUI saves what was tuned live; ``visionapp process --chain chain.toml`` runs it in batch::
 
+    title = "Edges"                       # optional: the name a preset button shows
+    description = "Canny thresholds tuned for the hallway camera"   # optional: one line
+
     [[processors]]
     name = "canny"
     enabled = true
@@ -29,7 +32,11 @@ from visionapp.core.toml_lines import key_lines, line_of
 
 # Each table of a chain file: key → (TOML type, how to write it, whether it is required).
 SCHEMA: dict[str, dict[str, tuple[type, str, bool]]] = {
-    "file": {"processors": (list, "an array of [[processors]] tables", False)},
+    "file": {
+        "title": (str, 'a string such as "Faces"', False),
+        "description": (str, "a string: one line saying what the chain shows", False),
+        "processors": (list, "an array of [[processors]] tables", False),
+    },
     "processor": {
         "name": (str, 'a string such as "canny"', True),
         "enabled": (bool, "true or false", False),
@@ -121,10 +128,39 @@ def loads(text: str, origin: str = "chain") -> list[ChainEntry]:
     return entries
 
 
-def dumps(entries: list[ChainEntry]) -> str:
-    """The TOML text of a chain (what :func:`loads` reads back)."""
-    data = {"processors": [{"name": e.name, "enabled": e.enabled, "params": e.params}
-                           for e in entries]}
+@dataclass(frozen=True)
+class ChainInfo:
+    """What a chain file says about itself: its ``title`` (else the file's name) and its
+    one-line ``description`` (else empty)."""
+
+    path: Path
+    title: str
+    description: str
+
+
+def chain_info(path: Path) -> ChainInfo:
+    """The title and description of the chain file at ``path``, read without building its
+    processors (fast enough for a list of presets); BadInput as :func:`load_chain`."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise BadInput(f"chain file {str(path)!r} cannot be read: {exc}") from None
+    check = _Checker("", f"chain file {str(path)!r}")
+    header = {k: v for k, v in data.items() if k in ("title", "description")}
+    check.table(header, "file", (), "")
+    fallback = path.stem.replace("_", " ").capitalize()
+    return ChainInfo(path, header.get("title", fallback).strip() or fallback,
+                     " ".join(header.get("description", "").split()))
+
+
+def dumps(entries: list[ChainEntry], title: str = "", description: str = "") -> str:
+    """The TOML text of a chain (what :func:`loads` reads back), with its title and
+    description when given."""
+    data: dict[str, Any] = {k: v for k, v in (("title", title), ("description", description))
+                            if v}
+    data["processors"] = [{"name": e.name, "enabled": e.enabled, "params": e.params}
+                          for e in entries]
     return "# visionapp processor chain\n" + tomli_w.dumps(data)
 
 

@@ -4,8 +4,15 @@ OpenCV, its FFmpeg, libjpeg and libpng write their own lines to the process's st
 ``[ WARN:…] global cap_v4l.cpp …`` lines before visionapp says a camera is missing, "Corrupt
 JPEG data: …" for a damaged photo). visionapp reports every problem itself in one line, so
 those lines are noise unless someone is debugging. The CLI and the GUI call :func:`configure`
-once at start; each library has one entry in :data:`QUIETERS` (TensorFlow, absl, Ultralytics and
-OpenVINO go the same way).
+once at start; each library has one entry in :data:`QUIETERS`: OpenCV, TensorFlow (set through
+its environment before it is imported), absl, Ultralytics (its banner and settings notice),
+OpenVINO, and the Python warnings torch and its friends raise while loading (``FutureWarning``s
+from torch.jit, "CUDA initialization" on machines without a GPU).
+
+Native code that logs with glog/absl before anyone could configure it (MediaPipe's graph set-up,
+TensorFlow's CPU-feature and "could not find cuda drivers" lines) is held back with
+:func:`native_stderr_filtered` around the calls that load models; :data:`NOISE` knows their
+shape.
 
 Some libraries (libjpeg, libpng) print with ``fprintf(stderr, …)`` and cannot be told to stop;
 decoding an image runs inside :func:`native_stderr_filtered`, which collects what is written to
@@ -20,6 +27,7 @@ import re
 import sys
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import IO
@@ -29,7 +37,11 @@ NOISE = re.compile(
     rb"^\s*(\[ ?(WARN|ERROR|INFO|DEBUG|VERBOSE):|\[[\w,]+ @ 0x[0-9a-f]+\] |"  # OpenCV, FFmpeg
     rb"Corrupt JPEG data|Premature end of JPEG|Invalid SOS parameters|Unsupported marker|"
     rb"Warning: unknown JFIF|Inconsistent progression|Huffman table|"  # libjpeg
-    rb"libpng (warning|error):)"
+    rb"libpng (warning|error):|"
+    rb"[IWEF]\d{4} [\d:. ]+\d+ [\w.]+:\d+\] |"  # glog / absl (MediaPipe, TensorFlow)
+    rb"WARNING: All log messages before absl::InitializeLog|WARNING: Logging before InitGoogle|"
+    rb"INFO: Created TensorFlow Lite|To enable the following instructions: |"
+    rb"INFO: \[[\w.]+:\d+\] )"  # LiteRT (MediaPipe's inference runtime)
 )
 
 
@@ -44,9 +56,59 @@ def _opencv(verbose: bool) -> None:
         os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
 
 
+def _tensorflow(verbose: bool) -> None:
+    # Read by TensorFlow's C++ logging when it loads (and by child processes): errors only.
+    # TF_ENABLE_ONEDNN_OPTS stays as it is: it changes numerics, not only what is printed.
+    if not verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    elif os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "3":
+        del os.environ["TF_CPP_MIN_LOG_LEVEL"]
+    for name in ("tensorflow", "keras", "h5py"):
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.ERROR)
+
+
+def _absl(verbose: bool) -> None:
+    logging.getLogger("absl").setLevel(logging.INFO if verbose else logging.ERROR)
+    if "absl.logging" in sys.modules:  # never imported just to quiet it
+        sys.modules["absl.logging"].set_verbosity("info" if verbose else "error")
+
+
+def _ultralytics(verbose: bool) -> None:
+    # Read when Ultralytics is imported: no banner, no "Creating new Ultralytics Settings".
+    os.environ["YOLO_VERBOSE"] = "true" if verbose else "false"
+    logging.getLogger("ultralytics").setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _openvino(verbose: bool) -> None:
+    logging.getLogger("openvino").setLevel(logging.INFO if verbose else logging.ERROR)
+    logging.getLogger("nncf").setLevel(logging.INFO if verbose else logging.ERROR)
+
+
+# Python warnings frameworks raise while loading: (category, message regex, module regex).
+FRAMEWORK_WARNINGS: tuple[tuple[type[Warning], str, str], ...] = (
+    (FutureWarning, "", r"(torch|ultralytics|keras|tensorflow|timm|torchvision)(\.|$)"),
+    (UserWarning, r".*CUDA initialization", ""),
+    (UserWarning, r".*(TypedStorage is deprecated|torch\.meshgrid)", ""),
+    (DeprecationWarning, "", r"(torch|ultralytics|keras|tensorflow|absl|google\.protobuf)(\.|$)"),
+    (UserWarning, "", r"(torch\.jit|torch\.cuda|keras\.src)(\.|$)"),
+    (Warning, "", r"ultralytics\.nn(\.|$)"),  # TracerWarnings while exporting
+)
+
+
+def _python_warnings(verbose: bool) -> None:
+    for category, message, module in FRAMEWORK_WARNINGS:
+        warnings.filterwarnings("default" if verbose else "ignore", message=message,
+                                category=category, module=module)
+
+
 # Library → function(verbose) that sets how much it prints.
 QUIETERS: dict[str, Callable[[bool], None]] = {
     "opencv": _opencv,
+    "tensorflow": _tensorflow,
+    "absl": _absl,
+    "ultralytics": _ultralytics,
+    "openvino": _openvino,
+    "python warnings": _python_warnings,
 }
 
 _state = {"quiet": False}

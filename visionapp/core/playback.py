@@ -4,6 +4,11 @@ A :class:`PlaybackSession` opens sources, plays files at their own frame rate, p
 seeks and loops, runs the chain again on the held frame when the chain changes while paused or
 on a still, hands every processed frame to a recorder, and measures fps and per-processor times.
 
+A processor new to the chain (added, or edited) is first warmed up on a helper thread
+(:class:`~visionapp.core.live_chain.LiveChain`); playback goes on without it meanwhile — with the
+version it replaces, if any — and every Packet says what is loading. The time a load took is
+reported apart from the per-frame times, which therefore never include it.
+
 :meth:`PlaybackSession.run` is a generator in the shape of superqt's ``GeneratorWorker`` target:
 the driver ``send``s typed commands and gets typed events back (the frozen dataclasses of
 :mod:`visionapp.core.playback_messages`).
@@ -31,6 +36,7 @@ import psutil
 from visionapp.core import pipeline
 from visionapp.core.annotate import Annotator
 from visionapp.core.errors import ProcessorFailed, VisionappError
+from visionapp.core.live_chain import LiveChain, describe
 from visionapp.core.playback_messages import (
     ChainSlot,
     Command,
@@ -62,23 +68,21 @@ log = logging.getLogger(__name__)
 FPS_WINDOW_S = 2.0  # processing fps is counted over the frames of the last 2 s
 STATS_WINDOW = 120  # per-processor p50/p95 over the last 120 frames
 MAX_PACING_WAIT_S = 1.0
+GRACE_S = 0.05  # how long a frame waits for a load that has just started
 LOOPING_KINDS = frozenset({"video", "folder", "demo"})
 
 
 _open_live = functools.partial(open_source, realtime=True)
 
 
-def _describe(error: ProcessorFailed) -> str:
-    cause = error.error
-    return str(cause) if isinstance(cause, VisionappError) else f"{type(cause).__name__}: {cause}"
-
-
 class PlaybackSession:
     """One window's playback; drive :meth:`run` from a single thread."""
 
     def __init__(self, *, opener: Callable[[str], Source] = _open_live,
-                 clock: Callable[[], float] = time.perf_counter):
+                 clock: Callable[[], float] = time.perf_counter, live: LiveChain | None = None):
         self._opener = opener
+        self._live = live or LiveChain()  # which processors are loaded and may run
+        self._applied_version = 0  # the newest chain version whose every processor runs
         self._clock = clock
         self._wait: Callable[[float], bool | None] = time.sleep
         self._source: Source | None = None
@@ -165,6 +169,7 @@ class PlaybackSession:
         self._chain = tuple(dataclasses.replace(s, enabled=False) if s.key in stale else s
                             for s in command.slots)
         self._chain_version = command.version
+        self._live.forget_missing(self._chain)
         # Show the edit at once on a paused or still source: run the chain on the held frame.
         self._reprocess = self._source is not None and (
             self._paused or not self._source.info.is_live)
@@ -214,6 +219,7 @@ class PlaybackSession:
     # ---------------------------------------------------------------- frames
 
     def _advance(self) -> None:
+        self._take_loads()
         frame = self._next_frame()
         if frame is not None:
             self._process(frame)
@@ -272,7 +278,12 @@ class PlaybackSession:
         self._outbox.append(Ended())
 
     def _process(self, frame: Frame) -> None:
-        running = tuple(slot for slot in self._chain if slot.enabled)
+        if self._live.start(self._chain, frame):
+            self._take_loads()
+            self._reprocess = False  # this frame is the held one, processed now
+        running, applied = self._live.runnable(self._chain)
+        if applied:
+            self._applied_version = self._chain_version
         results = self._run_chain(frame, running)
         failed = set(self._failed_now)
         ran = [slot for i, slot in enumerate(running) if i not in failed]
@@ -282,6 +293,7 @@ class PlaybackSession:
             off = {running[i].key for i in failed}
             self._chain = tuple(dataclasses.replace(s, enabled=False) if s.key in off else s
                                 for s in self._chain)
+        self._live.remember(tuple(slot.key for slot in ran), results, frame.image.shape)
         annotated = self._annotate(frame.image, results, stream_id=frame.stream_id)
         now = self._clock()
         # Drop the old times in place: rebuilding the list cost O(frames in 2 s) every frame.
@@ -298,14 +310,15 @@ class PlaybackSession:
             position=frame.index, dropped=source.dropped if source else 0, fps=self._fps(),
             timings_ms={s.key: self._stats.percentiles(str(s.key)) for s in self._chain},
             rss_mb=self._process_info.memory_info().rss / 2**20,
-            recording=self._recorder is not None, chain_version=self._chain_version,
+            recording=self._recorder is not None, chain_version=self._applied_version,
+            loading=self._live.loading(self._chain), load_s=self._live.load_times(),
         ))
 
     def _run_chain(self, frame: Frame, slots: tuple[ChainSlot, ...]) -> tuple[Result, ...]:
         """One frame through pipeline.run; a changed chain goes in with ``send``."""
         processors = tuple(slot.processor for slot in slots)
         changed = len(slots) != len(self._running) or any(
-            a is not b for a, b in zip(slots, self._running, strict=False))
+            a.processor is not b.processor for a, b in zip(slots, self._running, strict=False))
         self._running, self._feed = slots, frame
         self._failed_now.clear()
         if self._pipe is None:
@@ -328,10 +341,27 @@ class PlaybackSession:
         slot = self._running[position]
         self._failed[slot.key] = slot
         self._failed_now.append(position)
-        message = _describe(error)
+        message = describe(error)
         log.warning("processor %s failed: %s", error.name, message)
         self._outbox.append(ProcessorOff(slot.key, f"{error.name} failed and was turned off: "
                                                    f"{message}"))
+
+    # ---------------------------------------------------------------- loading
+
+    def _take_loads(self) -> None:
+        """Loads that finished: the processor joins the chain, or is turned off with the
+        reason. Paused (a still ends paused), the held frame is processed again with it."""
+        changed, failures = self._live.take(self._chain)
+        for slot, message in failures:
+            self._failed[slot.key] = slot
+            self._chain = tuple(dataclasses.replace(s, enabled=False) if s is slot else s
+                                for s in self._chain)
+            name = slot.processor.name
+            log.warning("processor %s failed to load: %s", name, message)
+            self._outbox.append(ProcessorOff(slot.key, f"{name} failed and was turned off: "
+                                                       f"{message}"))
+        if (changed or failures) and self._paused and self._held is not None:
+            self._reprocess = True
 
     def _fps(self) -> float:
         times = self._frame_times

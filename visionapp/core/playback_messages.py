@@ -7,7 +7,7 @@ the chain as the window edits it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -96,7 +96,11 @@ class Packet:
     timings_ms: dict[int, tuple[float, float]]  # ChainSlot key → (p50, p95)
     rss_mb: float
     recording: bool
-    chain_version: int
+    chain_version: int  # the newest SetChain version whose every enabled processor ran here
+    # ChainSlot key → (what its load is doing, perf_counter() when it started), for each enabled
+    # processor still loading (it is not in ``results``, or its previous version is).
+    loading: dict[int, tuple[str, float]] = field(default_factory=dict)
+    load_s: dict[int, float] = field(default_factory=dict)  # key → seconds its load took
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QMainWindow, QMenu, QWidget
 
 MenuItem = tuple[str, Callable[[], object], QKeySequence.StandardKey | None]
 
@@ -23,10 +23,14 @@ def add_menu(window: QMainWindow, title: str, items: Sequence[MenuItem]) -> QMen
     return menu
 
 
-def add_shortcuts(window: QMainWindow, keys: Sequence[tuple[Qt.Key, Callable[[], object]]]
-                  ) -> None:
-    """Keys that act anywhere in the window."""
+def add_shortcuts(widget: QWidget, keys: Sequence[tuple[Qt.Key, Callable[[], object]]]
+                  ) -> list[QShortcut]:
+    """Single keys that act only while ``widget`` (the view) has the keyboard focus, so typing
+    a path or a number elsewhere never takes a snapshot."""
+    made = []
     for key, handler in keys:
-        shortcut = QShortcut(QKeySequence(key), window)
-        shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        shortcut = QShortcut(QKeySequence(key), widget)
+        shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
         shortcut.activated.connect(handler)
+        made.append(shortcut)
+    return made

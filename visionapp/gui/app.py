@@ -1,6 +1,8 @@
-"""``python main.py [--source SPEC] [-p NAME ...] [--set NAME.PARAM=VALUE] [--chain FILE]``
+"""``python main.py [-v] [--source SPEC] [-p NAME ...] [--set NAME.PARAM=VALUE] [--chain FILE]``
 
-Opens the window on the given source, else the last one used, else camera 0, else the demo scene.
+Opens the window on the given source, else the last one used, else camera 0, else the demo scene
+(saying that no camera was found). The frameworks' own log lines and warnings are off unless
+``-v``/``--verbose`` asks for them, as in the command line.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from visionapp.core.errors import VisionappError
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="visionapp-gui", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="show details and the frameworks' own log lines and warnings")
     parser.add_argument("--source", help="demo:, a camera index, a video, an image or a folder")
     parser.add_argument("-p", "--processor", action="append", default=[], metavar="NAME",
                         help="start with this chain (repeatable)")
@@ -31,21 +35,46 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def default_source(last: str) -> str:
+NO_CAMERA = "No camera found — showing the demo scene"
+
+
+def route_qt_messages(verbose: bool) -> None:
+    """Qt's own messages ("This plugin does not support propagateSizeHints()") go to the
+    ``qt`` logger: warnings shown with ``-v`` only, critical ones always."""
+    from PySide6.QtCore import QtMsgType, qInstallMessageHandler
+
+    log = logging.getLogger("qt")
+    levels = {QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO,
+              QtMsgType.QtWarningMsg: logging.WARNING if verbose else logging.DEBUG,
+              QtMsgType.QtCriticalMsg: logging.ERROR, QtMsgType.QtFatalMsg: logging.CRITICAL}
+
+    def handle(kind, _context, message: str) -> None:
+        log.log(levels.get(kind, logging.WARNING), "%s", message)
+
+    qInstallMessageHandler(handle)
+
+
+def default_source(last: str) -> tuple[str, str]:
+    """(what to open, a notice for the user or ""): the last source if it is still there,
+    else the first camera, else the demo scene with :data:`NO_CAMERA`."""
     from visionapp.core.sources import list_cameras
 
-    if last and (last.startswith("demo") or Path(last).exists()):
-        return last
-    if last.isdigit() and any(str(i) == last for i, _ in list_cameras()):
-        return last
+    if last and (last.startswith("demo") or (not last.isdigit() and Path(last).exists())):
+        return last, ""
     cameras = list_cameras()
-    return str(cameras[0][0]) if cameras else "demo:"
+    if last.isdigit() and any(str(i) == last for i, _ in cameras):
+        return last, ""
+    return (str(cameras[0][0]), "") if cameras else ("demo:", NO_CAMERA)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     t_start = time.perf_counter()
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from visionapp.core import logs
+
+    logs.configure(verbose=args.verbose)  # before any framework is imported
     if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
         print("visionapp: error: no display found; start it from a desktop session, or run "
@@ -57,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from visionapp.core.chain import build_chain
     from visionapp.gui.window import MainWindow
+
+    route_qt_messages(args.verbose)
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("visionapp")
@@ -94,5 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.frame_shown.connect(grab)
     window.resize(1280, 760) if window.settings.value("window/geometry") is None else None
     window.show()
-    window.open_source(args.source or default_source(last_source))
+    if args.source:
+        window.open_source(args.source)
+    else:
+        spec, window.notice = default_source(last_source)
+        window.open_source(spec)
     return int(app.exec())

@@ -7,6 +7,7 @@ display skips some; this side asks for it and shows what happened.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ class Capture:
         self._status = status
         self._packet = packet
         self.recording = False  # as last reported by the worker
+        self.started_s = 0.0  # perf_counter() when the recording started
         live.on(RecordingStarted, self._started)
         live.on(RecordingStopped, self._stopped)
 
@@ -68,8 +70,16 @@ class Capture:
 
     def _started(self, event: RecordingStarted) -> None:
         self.recording = True
+        self.started_s = time.perf_counter()
         self._bar.set_recording(True)
         self._status.info(f"recording to {event.path}")
+
+    def badge(self) -> str:
+        """"● REC 01:23" while recording (the time since it started), else ""."""
+        if not self.recording:
+            return ""
+        seconds = int(time.perf_counter() - self.started_s)
+        return f"● REC {seconds // 60:02d}:{seconds % 60:02d}"
 
     def _stopped(self, event: RecordingStopped) -> None:
         self.recording = False

@@ -178,10 +178,20 @@ class ChainPanel(QWidget):
                 self._rebuild(select=self.list.currentRow())
 
     def mark_ran(self, keys: set[int]) -> None:
-        """Processors that produced a result are no longer "loading…"."""
+        """Processors that produced a result are no longer loading."""
         for row, slot in enumerate(self.slots):
-            if slot.key in keys and self.status.get(slot.key) == "loading…":
+            status = self.status.get(slot.key, "")
+            if slot.key in keys and status and not status.startswith("failed"):
                 self.status[slot.key] = ""
+                self._refresh_item(row)
+
+    def mark_loading(self, loading: dict[int, str]) -> None:
+        """What each loading processor is doing ("exporting YOLO to OpenVINO — first time
+        only · 12 s"), shown after its name."""
+        for row, slot in enumerate(self.slots):
+            note = loading.get(slot.key)
+            if note is not None and self.status.get(slot.key) != note:
+                self.status[slot.key] = note
                 self._refresh_item(row)
 
     # ---------------------------------------------------------------- chain files
@@ -237,10 +247,10 @@ class ChainPanel(QWidget):
         self.list.blockSignals(True)
         status = self.status.get(slot.key, "")
         text = slot.processor.name
-        if status == "loading…" and slot.enabled:
-            text += "  (loading…)"
-        elif status.startswith("failed"):
+        if status.startswith("failed"):
             text += "  ⚠ failed"
+        elif status and slot.enabled:
+            text += f"  ({status})"
         item.setText(text)
         item.setToolTip(status or slot.processor.name)
         item.setForeground(QBrush(QColor(200, 40, 40)) if status.startswith("failed")

@@ -47,6 +47,9 @@ class FrameView(QWidget):
         self._drag_from: QPoint | None = None
         self._drag_to: QPoint | None = None
         self.last_paint_ms = 0.0
+        self.notes: list[str] = []  # drawn top left: what is loading
+        self.badge = ""  # drawn top right in red, e.g. "● REC 00:12"
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # single-key shortcuts live here
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
         return QSize(640, 480)
@@ -87,13 +90,40 @@ class FrameView(QWidget):
         if self.caption:
             painter.setPen(QColor(230, 230, 230))
             painter.drawText(8, self.height() - 8, self.caption)
+        self._paint_labels(painter)
         painter.end()
         done = time.perf_counter()
         self.last_paint_ms = (done - t0) * 1000
         if self._image is not None:
             self.painted.emit(done)
 
+    def set_labels(self, notes: list[str], badge: str) -> None:
+        """What is drawn over the picture at screen resolution (never into the frame): status
+        ``notes`` top left and a red ``badge`` top right; repaints only on a change."""
+        if notes != self.notes or badge != self.badge:
+            self.notes, self.badge = notes, badge
+            self.update()
+
+    def _paint_labels(self, painter: QPainter) -> None:
+        metrics = painter.fontMetrics()
+        line_h = metrics.height() + 4
+        y = 8
+        for note in self.notes:
+            width = min(metrics.horizontalAdvance(note) + 14, self.width() - 16)
+            painter.fillRect(QRect(8, y, width, line_h), QColor(0, 0, 0, 170))
+            painter.setPen(QColor(255, 225, 120))
+            painter.drawText(QRect(15, y, width - 10, line_h),
+                             Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft, note)
+            y += line_h + 2
+        if self.badge:
+            width = metrics.horizontalAdvance(self.badge) + 16
+            box = QRect(self.width() - width - 8, 8, width, line_h)
+            painter.fillRect(box, QColor(180, 0, 0, 210))
+            painter.setPen(QColor(255, 255, 255))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.badge)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
+        self.setFocus(Qt.FocusReason.MouseFocusReason)
         if event.button() == Qt.MouseButton.LeftButton and self._image is not None:
             self._drag_from = self._drag_to = event.position().toPoint()
 

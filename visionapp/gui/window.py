@@ -6,9 +6,17 @@ and clicks), :class:`ChainPanel` (the chain and its settings), :class:`Readouts`
 recordings), :class:`TrainingMenu` (dialogs, datasets), :class:`ChainFiles` and the settings
 functions (what is kept). :class:`LiveWorker` runs playback off the GUI thread; every worker's
 error reaches the message line through :func:`visionapp.gui.bridge.errors`.
+
+While the chain is empty a :class:`StartPanel` offers the presets. Single-key shortcuts belong
+to the view (it takes the focus at start and on a click), so typing elsewhere never fires them.
+What is loading and the REC badge are drawn on the view, refreshed with the readouts' timer.
 """
 
 from __future__ import annotations
+
+import functools
+import time
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QKeySequence
@@ -26,15 +34,24 @@ from visionapp import paths
 from visionapp.core import playback_messages as playback
 from visionapp.core.errors import VisionappError
 from visionapp.core.sources import SourceInfo
-from visionapp.gui import bridge
+from visionapp.gui import bridge, help_menu
 from visionapp.gui.actions import add_menu, add_shortcuts
 from visionapp.gui.capture import Capture
 from visionapp.gui.chain_panel import ChainPanel
 from visionapp.gui.controls import OPEN_FILE, OPEN_FOLDER, PlaybackBar
 from visionapp.gui.inspector import InspectorDialog
 from visionapp.gui.live import LiveWorker
-from visionapp.gui.persistence import ChainFiles, restore_settings, save_settings
+from visionapp.gui.persistence import (
+    ChainFiles,
+    last_folder,
+    recent_sources,
+    remember_folder,
+    remember_source,
+    restore_settings,
+    save_settings,
+)
 from visionapp.gui.readouts import Readouts
+from visionapp.gui.start_panel import StartPanel, presets
 from visionapp.gui.status_line import StatusLine
 from visionapp.gui.training_menu import TrainingMenu
 from visionapp.gui.view import FrameView
@@ -42,6 +59,11 @@ from visionapp.gui.view_gestures import ViewGestures
 
 MEDIA_FILTER = ("Videos and images (*.mp4 *.avi *.mov *.mkv *.webm *.png *.jpg *.jpeg *.bmp "
                 "*.tif *.tiff *.webp);;All files (*)")
+SHORTCUTS = (("Space", "play / pause"), ("→", "one frame forward (pauses)"),
+             ("S", "snapshot (PNG in the snapshots folder)"), ("R", "start / stop recording"),
+             ("F", "full screen on / off"), ("Ctrl+O", "open a video or image"),
+             ("Ctrl+S", "save the chain"), ("Ctrl+Q", "quit"))
+RECENT_ROLE = Qt.ItemDataRole.UserRole + 1  # source box entries added for recent sources
 
 
 class MainWindow(QMainWindow):
@@ -71,7 +93,9 @@ class MainWindow(QMainWindow):
                                      self.inspector.show_inspection)
         self.capture = Capture(self.live, self.bar, self.message, self._latest)
         self.training = TrainingMenu(self, self.chain, self.settings, self.message, self._latest)
-        self.chain_files = ChainFiles(self, self.chain, self.message)
+        self.chain_files = ChainFiles(self, self.chain, self.message, self.settings)
+        self.start = StartPanel()
+        self.notice = ""  # shown once the source opens, e.g. "No camera found — …"
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self._lay_out()
         self._add_actions()
@@ -92,6 +116,7 @@ class MainWindow(QMainWindow):
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.bar)
+        left_layout.addWidget(self.start)
         left_layout.addWidget(views, 1)
         right = QWidget()
         right_layout = QVBoxLayout(right)
@@ -118,12 +143,21 @@ class MainWindow(QMainWindow):
             ("Save chain…", self.chain_files.save_dialog, keys.Save),
             ("Quit", self.close, keys.Quit),
         ))
+        add_menu(self, "&Presets", [(f"{p.title} — {p.description}" if p.description
+                                     else p.title, functools.partial(self.load_preset, p.path),
+                                     None) for p in presets()])
         add_menu(self, "&Train", (
             ("Classifier…", self.training.open_classifier, None),
             ("Detector (YOLO)…", self.training.open_detector, None),
             ("Add frame to class…", self.training.add_frame_to_class, None),
         ))
-        add_shortcuts(self, (
+        add_menu(self, "&Help", (
+            ("Keyboard shortcuts", lambda: help_menu.show_shortcuts(self, SHORTCUTS), None),
+            ("Open the snapshots folder", lambda: help_menu.open_folder("snapshots"), None),
+            ("Open the recordings folder", lambda: help_menu.open_folder("recordings"), None),
+            ("About visionapp", lambda: help_menu.show_about(self), None),
+        ))
+        self.shortcuts = add_shortcuts(self.view, (
             (Qt.Key.Key_Space, self.toggle_pause),
             (Qt.Key.Key_Right, self.step),
             (Qt.Key.Key_S, self.capture.snapshot),
@@ -139,7 +173,9 @@ class MainWindow(QMainWindow):
         live.on(playback.ProcessorOff, self._on_processor_off)
         live.on(playback.Ended, lambda _event: self.bar.set_paused(True))
         bridge.errors().message.connect(self.message.error)
-        self.chain.chain_changed.connect(lambda: self.live.set_chain(self.chain.slots))
+        self.chain.chain_changed.connect(self._chain_changed)
+        self.start.preset_picked.connect(self.load_preset)
+        self.readouts.timer.timeout.connect(self._update_labels)
         self.chain.message.connect(self.message.error)
         bar = self.bar
         bar.source_picked.connect(self._source_picked)
@@ -147,7 +183,7 @@ class MainWindow(QMainWindow):
         bar.step_button.clicked.connect(self.step)
         bar.loop.toggled.connect(lambda loop: self.live.send(playback.SetLoop(loop)))
         bar.seek_released.connect(self.seek_to)
-        bar.side_by_side.toggled.connect(self.original.setVisible)
+        bar.side_by_side.toggled.connect(self.show_original)
         bar.snap_button.clicked.connect(self.capture.snapshot)
         bar.record_button.clicked.connect(self.capture.toggle_record)
         self.view.rect_selected.connect(self.gestures.on_rect)
@@ -155,6 +191,19 @@ class MainWindow(QMainWindow):
         self.view.painted.connect(self._on_painted)
 
     # ---------------------------------------------------------------- sources
+
+    def _chain_changed(self) -> None:
+        self.live.set_chain(self.chain.slots)
+        self.start.setVisible(not self.chain.slots)
+
+    def load_preset(self, path: Path) -> None:
+        """Replace the chain with a preset's; the view gets the keyboard back."""
+        if self.chain_files.load(Path(path)):
+            self.view.setFocus()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self.view.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
     def open_source(self, spec: str) -> None:
         self.source_spec = spec
@@ -169,14 +218,22 @@ class MainWindow(QMainWindow):
             self.open_source(spec)
 
     def open_file_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a video or image", "", MEDIA_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a video or image",
+                                              last_folder(self.settings), MEDIA_FILTER)
         if path:
+            remember_folder(self.settings, path)
             self.open_source(path)
+        else:
+            self._show_sources(self.source_spec)  # the box goes back to what is open
 
     def open_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Open a folder of images")
+        path = QFileDialog.getExistingDirectory(self, "Open a folder of images",
+                                                last_folder(self.settings))
         if path:
+            remember_folder(self.settings, path)
             self.open_source(path)
+        else:
+            self._show_sources(self.source_spec)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
         if event.mimeData().hasUrls():
@@ -194,9 +251,39 @@ class MainWindow(QMainWindow):
         self.source_label.setText(f"{info.kind}: {info.name} {info.resolution_wh[0]}×"
                                   f"{info.resolution_wh[1]} @ {info.fps:g} fps{detail}")
         skipped = f"; skipped {len(info.skipped)} non-image files" if info.skipped else ""
-        self.message.info(f"opened {info.name}{skipped}")
+        self.message.info(self.notice or f"opened {info.name}{skipped}")
+        self.start.show_notice(self.notice)
+        self.notice = ""
+        self.source_spec = event.spec
+        remember_source(self.settings, event.spec)
+        self._show_sources(event.spec, info)
         self.readouts.frame_ages_ms.clear()
         self.bar.set_paused(False)  # a new source plays
+
+    def _show_sources(self, spec: str, info: SourceInfo | None = None) -> None:
+        """The source box: its fixed entries, the recent files and folders, and the open
+        source selected (added when it is none of them, e.g. demo:size=320x240)."""
+        box = self.bar.source_box
+        box.blockSignals(True)
+        for i in reversed(range(box.count())):
+            if box.itemData(i, RECENT_ROLE):
+                box.removeItem(i)
+        at = max(0, box.findData(OPEN_FILE))
+        for recent in recent_sources(self.settings):
+            if box.findData(recent) < 0:
+                box.insertItem(at, Path(recent).name or recent, recent)
+                box.setItemData(at, True, RECENT_ROLE)
+                box.setItemData(at, recent, Qt.ItemDataRole.ToolTipRole)
+                at += 1
+        index = box.findData(spec)
+        if index < 0 and spec:
+            label = f"{info.kind}: {info.name}" if info is not None else spec
+            box.insertItem(0, label, spec)
+            box.setItemData(0, True, RECENT_ROLE)
+            index = 0
+        box.setCurrentIndex(max(index, 0))
+        box.setToolTip(spec)
+        box.blockSignals(False)
 
     # ---------------------------------------------------------------- playback
 
@@ -219,20 +306,41 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- frames
 
+    def show_original(self, visible: bool) -> None:
+        """The source frame beside the result; shown at once, paused or not."""
+        self.original.setVisible(visible)
+        if visible and self.packet is not None:
+            self.original.set_frame(self.packet.frame.image)
+
     def _show_packet(self, packet: playback.Packet) -> None:
         self.packet = packet
         self.view.set_frame(packet.annotated)
         if self.original.isVisible():
             self.original.set_frame(packet.frame.image)
         self.bar.show_position(packet)
-        self.chain.mark_ran(set(packet.keys))
+        self.chain.mark_ran(set(packet.keys) - set(packet.loading))
         self.readouts.show_results(packet)
+        self._update_labels()
+
+    def _update_labels(self) -> None:
+        """What is loading, with the seconds so far (chain list and view), and the REC badge."""
+        packet = self.packet
+        notes: dict[int, str] = {}
+        if packet is not None:
+            now = time.perf_counter()
+            notes = {key: f"{note} · {now - started:.0f} s"
+                     for key, (note, started) in packet.loading.items()}
+        self.chain.mark_loading(notes)
+        names = {slot.key: slot.processor.name for slot in self.chain.slots}
+        self.view.set_labels([f"{names.get(key, '?')}: {note}" for key, note in notes.items()],
+                             self.capture.badge())
 
     def _on_painted(self, when: float) -> None:
         if self.packet is None or self.packet is self._last_shown:
             return  # a repaint (resize, overlay) of a frame already counted
         self._last_shown = self.packet
-        self.readouts.frame_painted(self.packet, when, self.view.last_paint_ms)
+        if not (self.packet.frame.still or self.bar.play.isChecked()):  # no age for a held frame
+            self.readouts.frame_painted(self.packet, when, self.view.last_paint_ms)
         self.frame_shown.emit(self.packet)
 
     def _on_processor_off(self, event: playback.ProcessorOff) -> None:
@@ -243,7 +351,9 @@ class MainWindow(QMainWindow):
 
     def restore_settings(self) -> tuple[str, bool]:
         """Window layout and last chain; returns (last source, whether a chain was restored)."""
-        return restore_settings(self.settings, self, self.splitter, self.chain, self.message)
+        restored = restore_settings(self.settings, self, self.splitter, self.chain, self.message)
+        self.start.setVisible(not self.chain.slots)
+        return restored
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
         try:

@@ -1,24 +1,26 @@
 """MediaPipe landmark models as processors, through the Tasks API: face mesh, hands, pose, and
 BlazeFace face detection.
 
-MediaPipe is imported only when one of these processors first runs (importing it also imports
-TensorFlow when that is installed, which takes seconds). Video frames go through VIDEO running
-mode, which tracks between frames and needs strictly increasing timestamps; still images go
-through IMAGE mode. A task is created per (model file, options, mode) and kept in the model
-cache (:mod:`visionapp.core.model_cache`), whose close hook releases its native resources — when
-evicted, when the model file changes, and at exit — never left to the garbage collector. A VIDEO
-task follows one stream: a frame of another stream (a new video, a seek, a loop) gets a fresh
-native task, and within a stream the timestamps it is given always increase.
+MediaPipe is imported only when one of these processors first runs, without the TensorFlow
+import it would otherwise make just for a docs decorator (:mod:`visionapp.core.frameworks`).
+Video frames go through VIDEO running mode, which tracks between frames and needs strictly
+increasing timestamps; still images go through IMAGE mode. A task is created per (model file,
+options, mode) and kept in the model cache (:mod:`visionapp.core.model_cache`), whose close hook
+releases its native resources — when evicted, when the model file changes, and at exit — never
+left to the garbage collector. A VIDEO task follows one stream: a frame of another stream (a new
+video, a seek, a loop) gets a fresh native task, and within a stream the timestamps it is given
+always increase.
 
 In a batch run ``prepare()`` resolves each model file and checks its container (a ``.task`` is a
 zip bundle, a ``.tflite`` a FlatBuffer tagged ``TFL3``) before the first frame, so a missing or
 truncated download is an error there. The task itself is still created on the first frame: that
-imports MediaPipe (and with it TensorFlow, seconds), and the task depends on the running mode,
-which only the first frame tells (a still image or a video).
+imports MediaPipe (about a second), and the task depends on the running mode, which only the
+first frame tells (a still image or a video).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import threading
@@ -33,7 +35,8 @@ import numpy as np
 
 from visionapp.core import weights
 from visionapp.core.errors import ModelNotFound
-from visionapp.core.frameworks import before_tensorflow
+from visionapp.core.frameworks import before_tensorflow, mediapipe_without_tensorflow
+from visionapp.core.logs import native_stderr_filtered
 from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.timeout import call_with_timeout
@@ -50,6 +53,7 @@ PERSON_TINT_ALPHA = 0.6
 
 @functools.cache
 def _mediapipe():
+    mediapipe_without_tensorflow()
     before_tensorflow()
     import mediapipe
 
@@ -59,6 +63,7 @@ def _mediapipe():
 @functools.cache
 def _vision():
     """The MediaPipe vision module, imported on first use."""
+    mediapipe_without_tensorflow()
     before_tensorflow()
     from mediapipe.tasks.python import vision
 
@@ -87,8 +92,9 @@ def create_task(kind: str, path: Path, options: tuple[tuple[str, Any], ...], vid
     opts = option_cls(base_options=BaseOptions(model_asset_path=str(path)),
                       running_mode=mode, **dict(options))
     try:
-        return call_with_timeout(lambda: task_cls.create_from_options(opts), CREATE_TIMEOUT_S,
-                                 "mediapipe-create")
+        with native_stderr_filtered():  # LiteRT's and glog's start-up lines, unless -v
+            return call_with_timeout(lambda: task_cls.create_from_options(opts),
+                                     CREATE_TIMEOUT_S, "mediapipe-create")
     except TimeoutError:
         raise ModelNotFound(f"MediaPipe did not load {str(path)!r} within {CREATE_TIMEOUT_S:g} "
                             f"s; the file may be damaged: {weights.replace_hint(model_name)}"
@@ -114,6 +120,7 @@ class Task:
         self.lock = threading.Lock()
         self.closed = False
         self.native: Any = create()  # created now, so a bad model file fails the load
+        self.calls = 0  # inferences since the native task was (re)created
         self.stream_id: int | None = None
         self.last_ts = -1
 
@@ -129,12 +136,16 @@ class Task:
                     native.close()
             if self.native is None:
                 self.native, self.last_ts = self._create(), -1
-            if not self.video:
-                return self.native.detect(image)
-            self.stream_id = frame.stream_id
-            timestamp = max(frame.timestamp_ms, self.last_ts + 1)
-            self.last_ts = timestamp
-            return self.native.detect_for_video(image, timestamp)
+                self.calls = 0
+            # The first inference of a task logs its set-up natively: held back unless -v.
+            with native_stderr_filtered() if self.calls == 0 else contextlib.nullcontext():
+                self.calls += 1
+                if not self.video:
+                    return self.native.detect(image)
+                self.stream_id = frame.stream_id
+                timestamp = max(frame.timestamp_ms, self.last_ts + 1)
+                self.last_ts = timestamp
+                return self.native.detect_for_video(image, timestamp)
 
     def close(self) -> None:
         with self.lock:
@@ -175,6 +186,10 @@ class _ModelFile:
 
     def prepare(self) -> None:
         check_model_file(self.model)
+
+    def loading_note(self, frame: Frame) -> str:
+        """What the window shows while this loads (MediaPipe, then the model's native task)."""
+        return f"loading MediaPipe {self.name.rpartition('.')[2].replace('_', ' ')} ({self.model})"
 
     def confidences(self, what: str) -> dict[str, float]:
         """The three confidence settings (the landmarkers' fields of those names) under

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 IMAGE_SIZES = (160, 256, 320, 416, 480, 512, 640, 800, 960, 1280)
 AUTO_WEIGHTS = ("yolo11n.pt", "yolov8n.pt")
+EXPORT_NAMES = {"openvino": "OpenVINO", "engine": "TensorRT", "onnx": "ONNX"}
 
 
 def resolve_weights(name: str) -> Path:
@@ -235,6 +236,18 @@ class YoloDetect(ProcessorBase):
             check_checkpoint(str(path), stat.st_mtime_ns, stat.st_size)
         else:
             self.runtime((self.imgsz, self.imgsz))
+
+    def loading_note(self, frame: Frame) -> str:
+        """What loading for ``frame`` will do, for the window: a one-time export says so."""
+        path = resolve_weights(self.weights)
+        if self.backend == "accelerate" and path.suffix == ".pt":
+            fmt = accelerated_format()
+            if fmt in EXPORT_NAMES:
+                shape = input_hw(frame.image.shape[:2], self.imgsz)
+                if not export_path(path, shape, fmt).exists():
+                    return f"exporting YOLO to {EXPORT_NAMES[fmt]} — first time only"
+                return f"loading YOLO ({EXPORT_NAMES[fmt]}, exported before)"
+        return f"loading YOLO ({path.name})"
 
     def runtime(self, frame_hw: tuple[int, int]) -> _Runtime:
         """The loaded model for frames of this size (an export is specific to its input shape;
