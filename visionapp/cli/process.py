@@ -32,6 +32,8 @@ def job_from_args(args: argparse.Namespace) -> BatchJob:
         detections=args.detections, csv=args.csv, coco=args.coco, txt=args.txt,
         frames_dir=None if args.frames_dir is None else str(args.frames_dir), every=args.every,
         fps=args.fps, fourcc=args.fourcc, max_frames=args.max_frames,
+        duration_s=args.duration, open_timeout_s=args.open_timeout,
+        read_timeout_s=args.read_timeout,
         camera_wh=camera_size(args.camera_size), camera_fps=args.camera_fps,
         show_text=not args.no_text, force=args.force, quiet=args.quiet)
 
@@ -89,7 +91,8 @@ def add_parsers(sub) -> None:
     """Register this module's commands on the ``visionapp`` subparsers."""
     p = sub.add_parser("process", help="run a processor chain over videos, images or cameras")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="video, image, folder of images, camera index, or demo:[frames=N]")
+                   help="video, image, folder of images, camera index, stream URL "
+                        "(rtsp://, http(s)://, udp://), or demo:[frames=N]")
     p.add_argument("-p", "--processor", action="append", default=[], metavar="NAME",
                    help="add a processor to the chain (repeatable, in order)")
     p.add_argument("--set", action="append", default=[], metavar="NAME.PARAM=VALUE",
@@ -106,6 +109,13 @@ def add_parsers(sub) -> None:
     p.add_argument("--fps", type=float, default=0.0, help="output fps (default: the source's)")
     p.add_argument("--fourcc", help="codec for --out (default mp4v for .mp4, MJPG for .avi)")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames")
+    p.add_argument("--duration", type=float, default=0.0, metavar="SECONDS",
+                   help="stop each input after this much time (streams: wall-clock)")
+    p.add_argument("--open-timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="network streams: give up connecting after this long (default 5)")
+    p.add_argument("--read-timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="network streams: reconnect after this long without a frame "
+                        "(default 5)")
     p.add_argument("--camera-size", metavar="WxH", help="ask cameras for this resolution")
     p.add_argument("--camera-fps", type=float, help="ask cameras for this frame rate")
     p.add_argument("--no-text", action="store_true", help="no readout text on frames")

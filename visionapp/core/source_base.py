@@ -52,7 +52,7 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
 
 @dataclass
 class SourceInfo:
-    kind: str  # "camera" | "video" | "image" | "folder" | "demo"
+    kind: str  # "camera" | "stream" | "video" | "image" | "folder" | "demo"
     name: str
     resolution_wh: tuple[int, int]
     fps: float
@@ -93,6 +93,12 @@ class Source:
     def dropped(self) -> int:
         """Frames a live source captured that nobody read (always 0 for files)."""
         return 0
+
+    @property
+    def status(self) -> str | None:
+        """A line for the user while the source is not delivering as usual (a network stream
+        reconnecting); None otherwise."""
+        return None
 
     def seek(self, index: int) -> None:
         """Continue from frame ``index`` (clamped to the source), as a new stream."""
