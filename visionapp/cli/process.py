@@ -39,9 +39,15 @@ def job_from_args(args: argparse.Namespace) -> BatchJob:
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from visionapp.cli.batch_run import run_job
+    job = job_from_args(args)
+    if args.cluster is None:
+        from visionapp.cli.batch_run import run_job
 
-    return run_job(job_from_args(args), args.interrupts)
+        return run_job(job, args.interrupts)
+    from visionapp.cli.cluster_run import ClusterOptions, run_cluster_job  # Ray stays lazy
+
+    options = ClusterOptions(args.cluster, args.worker_cpus, args.worker_gpus, args.workers)
+    return run_cluster_job(job, args.interrupts, options)
 
 
 def cmd_make_video(args: argparse.Namespace) -> int:
@@ -121,6 +127,16 @@ def add_parsers(sub) -> None:
     p.add_argument("--no-text", action="store_true", help="no readout text on frames")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--cluster", nargs="?", const="local", metavar="ADDRESS",
+                   help="run the inputs on a Ray cluster, one file per task: local (start Ray "
+                        "here, the default), auto (join the running cluster) or "
+                        "ray://HOST:PORT; output folders must be shared by all nodes")
+    p.add_argument("--workers", type=int, default=0,
+                   help="with --cluster: worker count (default: as many as the CPUs allow)")
+    p.add_argument("--worker-cpus", type=float, default=1.0, metavar="N",
+                   help="with --cluster: CPUs per worker (default 1)")
+    p.add_argument("--worker-gpus", type=float, default=0.0, metavar="N",
+                   help="with --cluster: GPU share per worker, e.g. 0.25 (default 0)")
     p.set_defaults(func=cmd_process, graceful=True)
 
     p = sub.add_parser("make-video", help="build a video from a folder of images")
