@@ -165,6 +165,39 @@ def test_frame_age_stays_bounded_for_a_slow_reader(server):
         assert source.dropped >= 10
 
 
+def test_window_playback_says_reconnecting_and_stays_responsive(server):
+    from visionapp.core.playback import PlaybackSession
+    from visionapp.core.playback_messages import OpenSource, Packet, Pause, Play, SourceStatus
+
+    mjpeg = server()
+    options = StreamOptions(read_timeout_s=1.0, backoff_first_s=0.3, max_attempts=0)
+    session = PlaybackSession(opener=lambda spec: open_source(spec, stream=options))
+    run = session.run(wait=lambda s: time.sleep(min(s, 0.01)))
+    events = [run.send(None), run.send(OpenSource(mjpeg.url))]
+
+    def pump(until, timeout_s: float) -> list:
+        t0 = time.monotonic()
+        while not until(events):
+            assert time.monotonic() - t0 < timeout_s, [type(e).__name__ for e in events]
+            t1 = time.monotonic()
+            events.append(run.send(None))
+            assert time.monotonic() - t1 < 0.5  # every pass answers quickly, even while down
+        return events
+
+    pump(lambda ev: sum(isinstance(e, Packet) for e in ev) >= 3, 5.0)
+    mjpeg.kill()
+    statuses = lambda ev: [e.text for e in ev if isinstance(e, SourceStatus)]  # noqa: E731
+    pump(lambda ev: any("reconnecting (attempt" in (t or "") for t in statuses(ev)), 4.0)
+    t1 = time.monotonic()
+    for command in (Pause(), Play()):  # commands are taken at once while the stream is down
+        events.append(run.send(command))
+    assert time.monotonic() - t1 < 0.5
+    mjpeg.start()
+    pump(lambda ev: statuses(ev)[-1:] == [None], 8.0)
+    pump(lambda ev: isinstance(ev[-1], Packet), 3.0)
+    run.close()
+
+
 def test_cli_records_a_stream_for_max_frames_without_the_password(server, tmp_path, capsys):
     mjpeg = server()
     url = mjpeg.url.replace("http://", "http://viewer:topsecret@")

@@ -209,6 +209,9 @@ class NetworkSource(Source):
         self._slot.finish()
         return False
 
+    def ready(self, timeout_s: float) -> bool:
+        return self._slot.ready(timeout_s)
+
     def read(self) -> Frame | None:
         """The newest frame; waits through reconnects (bounded by ``max_attempts``). Raises
         SourceError once the source gave up; None after :meth:`close`."""

@@ -100,6 +100,12 @@ class Source:
         reconnecting); None otherwise."""
         return None
 
+    def ready(self, timeout_s: float) -> bool:
+        """Whether ``read()`` would return at once (a frame or the end), waiting up to
+        ``timeout_s``; a driver that must stay responsive (the window) asks before reading a
+        source that may stall (a reconnecting stream). Always True but for such sources."""
+        return True
+
     def seek(self, index: int) -> None:
         """Continue from frame ``index`` (clamped to the source), as a new stream."""
         if not self.seekable:
