@@ -37,12 +37,11 @@ def ray_cluster():
 
 @pytest.fixture
 def clips(tmp_path, shared):
-    """Three short clips: two copies of a real video with faces, one generated."""
+    """Three short clips: a real video with faces, a link to it, and a generated one."""
     folder = tmp_path / "in"
     folder.mkdir()
-    faces = shared(FACES).read_bytes()
-    (folder / "a.mp4").write_bytes(faces)
-    (folder / "b.mp4").write_bytes(faces)
+    (folder / "a.mp4").write_bytes(shared(FACES).read_bytes())
+    (folder / "b.mp4").symlink_to(folder / "a.mp4")  # records name the link, as locally
     write_test_video(folder / "c.mp4", frames=12)
     return [str(folder / n) for n in ("a.mp4", "b.mp4", "c.mp4")]
 

@@ -102,8 +102,10 @@ def _summary_path(plan, job: BatchJob) -> Path | None:
 
 
 def _absolute(spec: str) -> str:
+    """An input path as workers open it: absolute, but links kept (a link's name is the
+    input's name in the records)."""
     path = Path(spec).expanduser()
-    return str(path.resolve()) if path.exists() else spec
+    return os.path.abspath(path) if path.exists() else spec
 
 
 def run_cluster_job(job: BatchJob, interrupts: Interrupts, options: ClusterOptions) -> int:
