@@ -137,6 +137,32 @@ def test_ctrl_c_keeps_complete_files_and_no_half_outputs(ray_cluster, tmp_path, 
     assert sources == {"s0.mp4", "s2.mp4"}
 
 
+def test_sigterm_with_its_own_ray_instance_stops_cleanly(tmp_path):
+    """A run that starts Ray itself (as from a terminal) keeps its signal handling: SIGTERM
+    stops it cleanly instead of Ray's handler killing it."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    inputs = [str(write_test_video(folder / f"{name}.mp4", frames=frames))
+              for name, frames in (("s0", 5), ("long1", 20000))]
+    out = tmp_path / "out"
+    out.mkdir()
+    args = ["process", *inputs, "-p", "canny", "-q", "--out", str(out), "--detections",
+            str(out / "all.jsonl"), "--cluster", "--workers", "2"]
+    run = "import sys; from visionapp.cli import main; sys.exit(main(sys.argv[1:]))"
+    child = subprocess.Popen([sys.executable, "-c", run, *args], stderr=subprocess.PIPE,
+                             text=True)
+    t0 = time.monotonic()
+    while not (out / "s0_processed.mp4").exists():
+        assert child.poll() is None and time.monotonic() - t0 < 90, child.stderr.read()
+        time.sleep(0.05)
+    child.send_signal(signal.SIGTERM)
+    err = child.stderr.read()
+    assert child.wait(timeout=90) == 128 + signal.SIGTERM, err
+    assert "complete: " in err and "long1" in err
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["all.partial.jsonl", "s0_processed.mp4", "summary.partial.json"], names
+
+
 def _visionapp(*args: str, code: str | None = None) -> subprocess.CompletedProcess:
     run = code or "import sys; from visionapp.cli import main; sys.exit(main(sys.argv[1:]))"
     return subprocess.run([sys.executable, "-c", run, *args], capture_output=True, text=True,

@@ -20,8 +20,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
@@ -31,7 +33,7 @@ from visionapp.cli.batch_run import remove_stale, say
 from visionapp.cli.cluster_worker import DIE_HOOK_ENV, FileResult, FileTask, FileWorker, merge_shard
 from visionapp.core.batch_job import BatchJob
 from visionapp.core.errors import BadInput, ParameterError
-from visionapp.core.interrupts import Interrupts, describe
+from visionapp.core.interrupts import SIGNALS, Interrupts, describe
 
 CONNECT_TIMEOUT_S = 10.0
 MAX_ATTEMPTS = 3  # per file: a file whose worker dies this often fails alone
@@ -85,10 +87,16 @@ def connect(address: str):
             raise BadInput(f"cannot reach the Ray cluster at {address} ({exc}); check the "
                            "address and that the head node runs 'ray start --head'") from None
     settings = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    handlers = {s: signal.getsignal(s) for s in SIGNALS}
     try:
         ray.init(address=None if address == "local" else address, **settings)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise BadInput(f"cannot start or join {where}: {exc}") from None
+    finally:  # Ray's driver installs its own SIGTERM handler, which would kill the run
+        if threading.current_thread() is threading.main_thread():
+            for signum, handler in handlers.items():
+                if handler is not None:
+                    signal.signal(signum, handler)
     return ray, True
 
 
