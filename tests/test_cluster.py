@@ -179,6 +179,11 @@ def test_unreachable_cluster_is_one_line(tiny_video):
     assert result.returncode == 2 and time.monotonic() - t0 < 30
     assert result.stderr.startswith("visionapp: error: cannot reach the Ray cluster at")
     assert len(result.stderr.strip().splitlines()) == 1
+    result = _visionapp("process", str(tiny_video), "-p", "canny", "-q", "--cluster", "auto")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "visionapp: error: --cluster auto found no running Ray cluster on this machine; start "
+        "one with 'ray start --head', or use --cluster local"]
 
 
 def test_missing_ray_is_one_line_and_local_runs_never_import_it(tiny_video, tmp_path):

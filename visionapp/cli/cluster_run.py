@@ -91,6 +91,9 @@ def connect(address: str):
     try:
         ray.init(address=None if address == "local" else address, **settings)
     except (ConnectionError, RuntimeError, ValueError) as exc:
+        if address == "auto":
+            raise BadInput("--cluster auto found no running Ray cluster on this machine; "
+                           "start one with 'ray start --head', or use --cluster local") from None
         raise BadInput(f"cannot start or join {where}: {exc}") from None
     finally:  # Ray's driver installs its own SIGTERM handler, which would kill the run
         if threading.current_thread() is threading.main_thread():
