@@ -232,3 +232,22 @@ def test_cli_unreachable_stream_is_one_line(capsys):
     assert "pw1234" not in err[0]
 
 
+
+
+def test_the_record_after_a_reconnect_carries_the_gap():
+    import jsonschema
+    import numpy as np
+
+    from tests.conftest import REPO
+    from visionapp.core.export import frame_record
+    from visionapp.core.types import Frame
+
+    schema = json.loads((REPO / "resources" / "record.schema.json").read_text())
+    image = np.zeros((8, 8, 3), np.uint8)
+    after = frame_record("http://***@cam/video", Frame(image, 41, 9000, gap_ms=2500), ())
+    normal = frame_record("http://***@cam/video", Frame(image, 42, 9040), ())
+    assert after["gap_ms"] == 2500 and "gap_ms" not in normal
+    for record in (after, normal):
+        jsonschema.validate(record, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**after, "gap_ms": 0}, schema)
