@@ -94,13 +94,15 @@ def _progress(total: int | None, desc: str, enabled: bool):
 def run_job(job: BatchJob, interrupts: Interrupts) -> int:
     """Run every input of ``job``; the exit status (0, 2 after a problem, 128 + signal)."""
     from visionapp.core.export import Exports
+    from visionapp.core.network_sources import shown_spec
     from visionapp.core.output_plan import plan_batch_outputs
     from visionapp.core.prepare import prepare_chain
 
+    shown = [shown_spec(spec) for spec in job.inputs]
     plan = plan_batch_outputs(job.inputs, out=job.out, frames_dir=job.frames_dir,
                               force=job.force, files=job.files)
     if plan.shared:
-        where = ", ".join(f"{job.inputs[i]} → {plan.videos[i] or plan.stems[i] + '_*'}"
+        where = ", ".join(f"{shown[i]} → {plan.videos[i] or plan.stems[i] + '_*'}"
                           for i in sorted(plan.shared))
         say(f"{len(plan.shared)} inputs share a name, so their outputs are told apart: {where}")
     remove_stale(plan.folders())
@@ -116,11 +118,11 @@ def run_job(job: BatchJob, interrupts: Interrupts) -> int:
         for i, (spec, stem, video) in enumerate(zip(job.inputs, plan.stems, plan.videos,
                                                     strict=True)):
             if interrupts.stop.is_set():
-                return run.interrupted(None, 0, [], job.inputs[i:])
+                return run.interrupted(None, 0, [], shown[i:])
             stopped = run.one(spec, stem, video, i in plan.shared)
             if stopped is not None:
                 frames, kept = stopped
-                return run.interrupted(spec, frames, kept, job.inputs[i + 1:])
+                return run.interrupted(shown[i], frames, kept, shown[i + 1:])
         exports.commit()
     except BaseException:
         exports.abort()
@@ -147,21 +149,26 @@ class _Run:
             shares_name: bool) -> tuple[int, list[str]] | None:
         """Process one input; on a stop request return (frames written, outputs kept as
         partial)."""
+        from visionapp.core.network_sources import shown_spec
         from visionapp.core.sources import open_source
 
-        job = self.job
-        source = open_source(spec, realtime=False, default_demo_frames=DEMO_FRAMES_DEFAULT,
+        job, url = self.job, spec
+        spec = shown_spec(spec)  # what messages and records show: no password
+        source = open_source(url, realtime=False, default_demo_frames=DEMO_FRAMES_DEFAULT,
                              folder_fps=job.fps or 1.0, camera_wh=job.camera_wh,
-                             camera_fps=job.camera_fps)
+                             camera_fps=job.camera_fps, stream=job.stream_options())
         with source:
             total = source.info.frame_count
             if job.max_frames:
                 total = min(total or job.max_frames, job.max_frames)
+            if job.duration_s and total:
+                total = min(total, max(1, round(job.duration_s * source.info.fps)))
             label = spec if shares_name or spec[:4] == "demo" else source.info.name
             outputs = Outputs(job, video, self.frames_dir, source, label, stem, self.exports)
             bar = _progress(total, source.info.name, not job.quiet)
             try:
-                report = self._batch(_limited(source, job.max_frames), outputs, bar)
+                report = self._batch(limited(source, job.max_frames, job.duration_s),
+                                     outputs, bar)
                 bar.close()
                 if report.stopped:
                     kept = outputs.finish(partial=True) if report.frames else []
@@ -199,6 +206,10 @@ class _Run:
             return
         if info.kind == "camera":
             print(f"{spec}: camera delivered {info.detail}", file=sys.stderr)
+        reconnects = getattr(source, "reconnects", 0)
+        if reconnects:
+            print(f"{info.name}: the stream dropped and reconnected {reconnects} time(s); the "
+                  "JSON lines record each gap (gap_ms)", file=sys.stderr)
         parts = [f"{report.frames} frames in {report.seconds:.1f} s ({report.fps:.1f} fps)"]
         for proc in self.processors:
             p50, p95 = report.stats.percentiles(proc.name)
@@ -228,8 +239,12 @@ class _Run:
         return 128 + signum
 
 
-def _limited(source: Source, max_frames: int) -> Iterator[Frame]:
+def limited(source: Source, max_frames: int, duration_s: float = 0.0) -> Iterator[Frame]:
+    """The source's frames up to ``max_frames`` and ``duration_s`` (by frame timestamps; 0:
+    no limit)."""
     for i, frame in enumerate(source):
         if max_frames and i >= max_frames:
+            return
+        if duration_s and not frame.still and frame.timestamp_ms >= duration_s * 1000:
             return
         yield frame

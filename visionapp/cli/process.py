@@ -32,14 +32,22 @@ def job_from_args(args: argparse.Namespace) -> BatchJob:
         detections=args.detections, csv=args.csv, coco=args.coco, txt=args.txt,
         frames_dir=None if args.frames_dir is None else str(args.frames_dir), every=args.every,
         fps=args.fps, fourcc=args.fourcc, max_frames=args.max_frames,
+        duration_s=args.duration, open_timeout_s=args.open_timeout,
+        read_timeout_s=args.read_timeout,
         camera_wh=camera_size(args.camera_size), camera_fps=args.camera_fps,
         show_text=not args.no_text, force=args.force, quiet=args.quiet)
 
 
 def cmd_process(args: argparse.Namespace) -> int:
-    from visionapp.cli.batch_run import run_job
+    job = job_from_args(args)
+    if args.cluster is None:
+        from visionapp.cli.batch_run import run_job
 
-    return run_job(job_from_args(args), args.interrupts)
+        return run_job(job, args.interrupts)
+    from visionapp.cli.cluster_run import ClusterOptions, run_cluster_job  # Ray stays lazy
+
+    options = ClusterOptions(args.cluster, args.worker_cpus, args.worker_gpus, args.workers)
+    return run_cluster_job(job, args.interrupts, options)
 
 
 def cmd_make_video(args: argparse.Namespace) -> int:
@@ -89,7 +97,8 @@ def add_parsers(sub) -> None:
     """Register this module's commands on the ``visionapp`` subparsers."""
     p = sub.add_parser("process", help="run a processor chain over videos, images or cameras")
     p.add_argument("inputs", nargs="+", metavar="INPUT",
-                   help="video, image, folder of images, camera index, or demo:[frames=N]")
+                   help="video, image, folder of images, camera index, stream URL "
+                        "(rtsp://, http(s)://, udp://), or demo:[frames=N]")
     p.add_argument("-p", "--processor", action="append", default=[], metavar="NAME",
                    help="add a processor to the chain (repeatable, in order)")
     p.add_argument("--set", action="append", default=[], metavar="NAME.PARAM=VALUE",
@@ -106,11 +115,28 @@ def add_parsers(sub) -> None:
     p.add_argument("--fps", type=float, default=0.0, help="output fps (default: the source's)")
     p.add_argument("--fourcc", help="codec for --out (default mp4v for .mp4, MJPG for .avi)")
     p.add_argument("--max-frames", type=int, default=0, help="stop after N frames")
+    p.add_argument("--duration", type=float, default=0.0, metavar="SECONDS",
+                   help="stop each input after this much time (streams: wall-clock)")
+    p.add_argument("--open-timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="network streams: give up connecting after this long (default 5)")
+    p.add_argument("--read-timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="network streams: reconnect after this long without a frame "
+                        "(default 5)")
     p.add_argument("--camera-size", metavar="WxH", help="ask cameras for this resolution")
     p.add_argument("--camera-fps", type=float, help="ask cameras for this frame rate")
     p.add_argument("--no-text", action="store_true", help="no readout text on frames")
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--cluster", nargs="?", const="local", metavar="ADDRESS",
+                   help="run the inputs on a Ray cluster, one file per task: local (start Ray "
+                        "here, the default), auto (join the running cluster) or "
+                        "ray://HOST:PORT; output folders must be shared by all nodes")
+    p.add_argument("--workers", type=int, default=0,
+                   help="with --cluster: worker count (default: as many as the CPUs allow)")
+    p.add_argument("--worker-cpus", type=float, default=1.0, metavar="N",
+                   help="with --cluster: CPUs per worker (default 1)")
+    p.add_argument("--worker-gpus", type=float, default=0.0, metavar="N",
+                   help="with --cluster: GPU share per worker, e.g. 0.25 (default 0)")
     p.set_defaults(func=cmd_process, graceful=True)
 
     p = sub.add_parser("make-video", help="build a video from a folder of images")

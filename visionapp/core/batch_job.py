@@ -47,6 +47,9 @@ class BatchJob:
     fps: float = 0.0  # output frame rate; 0: the source's
     fourcc: str | None = None  # codec of ``out``; None: by its suffix
     max_frames: int = 0  # per input; 0: all
+    duration_s: float = 0.0  # per input, by frame timestamps (streams: wall-clock); 0: all
+    open_timeout_s: float = 5.0  # network streams: connecting
+    read_timeout_s: float = 5.0  # network streams: no frame for this long → reconnect
     camera_wh: tuple[int, int] | None = None  # asked of cameras
     camera_fps: float | None = None
     show_text: bool = True  # the readout drawn on the frames
@@ -62,6 +65,12 @@ class BatchJob:
             raise ParameterError("--every N saves frames: give --frames-dir FOLDER too")
         if self.max_frames < 0:
             raise ParameterError("--max-frames must be 0 (all) or more")
+        if not (math.isfinite(self.duration_s) and self.duration_s >= 0):
+            raise ParameterError("--duration must be 0 (all) or a number of seconds")
+        for value, option in ((self.open_timeout_s, "--open-timeout"),
+                              (self.read_timeout_s, "--read-timeout")):
+            if not (math.isfinite(value) and 0 < value <= 600):
+                raise ParameterError(f"{option} {value:g}: give seconds above 0 and up to 600")
         check_rate(self.fps, "--fps", zero="the source's")
         check_rate(self.camera_fps, "--camera-fps")
         if self.camera_wh is not None and min(self.camera_wh) < 1:
@@ -77,6 +86,13 @@ class BatchJob:
         from visionapp.core.chain import dumps
 
         return cls(tuple(inputs), dumps([e for e in entries if e.enabled]), **options)
+
+    def stream_options(self):
+        """Timeouts for network-stream inputs (a :class:`StreamOptions`)."""
+        from visionapp.core.network_sources import StreamOptions
+
+        return StreamOptions(open_timeout_s=self.open_timeout_s,
+                             read_timeout_s=self.read_timeout_s)
 
     def chain_entries(self) -> list[ChainEntry]:
         return [e for e in loads(self.chain, "the batch job's chain") if e.enabled]

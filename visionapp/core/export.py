@@ -10,7 +10,8 @@ A JSON-lines record (documented in ``resources/record.schema.json``)::
 ``file`` is the image's path relative to the input folder (a single image: its name; null for
 videos, cameras and the demo). ``timestamp_ms`` is null for still images: they have no capture
 time. ``results`` holds, per processor in chain order, its frame-level ``values`` and its
-readout ``text``.
+readout ``text``. After a network stream reconnected, the first frame's record also holds
+``gap_ms``, the time without frames.
 """
 
 from __future__ import annotations
@@ -80,9 +81,12 @@ def frame_record(source: str, frame: Frame, results: Sequence[Result],
             landmarks.append(item)
     per_processor = [{"processor": r.processor, "values": jsonable(r.values),
                       "text": list(r.text)} for r in results]
-    return {"source": source, "file": file, "frame": frame.index,
-            "timestamp_ms": None if frame.still else frame.timestamp_ms,
-            "detections": detections, "landmarks": landmarks, "results": per_processor}
+    record = {"source": source, "file": file, "frame": frame.index,
+              "timestamp_ms": None if frame.still else frame.timestamp_ms}
+    if frame.gap_ms:  # a network stream that dropped and reconnected before this frame
+        record["gap_ms"] = frame.gap_ms
+    record.update(detections=detections, landmarks=landmarks, results=per_processor)
+    return record
 
 
 class CocoWriter:

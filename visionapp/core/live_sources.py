@@ -45,6 +45,12 @@ class LatestFrameSlot:
             self.error = error
             self._cond.notify_all()
 
+    def ready(self, timeout_s: float) -> bool:
+        """Whether a frame (or the end) is there to take, waiting up to ``timeout_s``."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._frame is not None or self.finished,
+                                       timeout_s)
+
     def take(self, timeout_s: float | None = None) -> Frame | None:
         """The newest frame not yet taken; None once the producer has finished."""
         with self._cond:

@@ -14,17 +14,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from visionapp.core.errors import BadInput
+from visionapp.core.network_sources import is_stream_url, natural_stream_name
 from visionapp.core.outputs import AtomicFile, check_output
 from visionapp.core.sources import IMAGE_SUFFIXES
 
 
 def natural_stem(spec: str) -> str:
-    """The stem an input's outputs are named after: file or folder stem, demo, camera0."""
+    """The stem an input's outputs are named after: file or folder stem, demo, camera0, and for
+    a stream URL its host and last path part (``192.168.1.20_stream1``; never a password)."""
     spec = spec.strip()
     if spec == "demo" or spec.startswith("demo:"):
         return "demo"
     if spec.isdigit():
         return f"camera{spec}"
+    if is_stream_url(spec):
+        return natural_stream_name(spec)
     path = Path(spec).expanduser()
     return path.stem or path.resolve().name or "input"
 
@@ -62,7 +66,8 @@ def _same(a: Path, b: Path) -> bool:
 def _input_paths(specs: Sequence[str]) -> list[tuple[str, Path]]:
     found = []
     for spec in specs:
-        if spec.strip() == "demo" or spec.strip().startswith("demo:") or spec.strip().isdigit():
+        spec_ = spec.strip()
+        if spec_ == "demo" or spec_.startswith("demo:") or spec_.isdigit() or is_stream_url(spec_):
             continue
         found.append((spec, Path(spec).expanduser()))
     return found

@@ -54,6 +54,7 @@ from visionapp.core.playback_messages import (
     SetChain,
     SetLoop,
     SourceOpened,
+    SourceStatus,
     StartRecording,
     Step,
     StopRecording,
@@ -69,6 +70,7 @@ FPS_WINDOW_S = 2.0  # processing fps is counted over the frames of the last 2 s
 STATS_WINDOW = 120  # per-processor p50/p95 over the last 120 frames
 MAX_PACING_WAIT_S = 1.0
 GRACE_S = 0.05  # how long a frame waits for a load that has just started
+LIVE_WAIT_S = 0.1  # how long one pass waits for a stalled live source before answering None
 LOOPING_KINDS = frozenset({"video", "folder", "demo"})
 
 
@@ -95,6 +97,7 @@ class PlaybackSession:
         self._steps = 0
         self._reprocess = False
         self._held: Frame | None = None  # the last frame read: run again after a paused edit
+        self._status: str | None = None  # the source's status the driver was last told
         self._last_ts = -1
         self._ts_offset = 0
         self._next_due = 0.0
@@ -237,6 +240,9 @@ class PlaybackSession:
             return None
         if not source.info.is_live and not self._paused and not self._due(source.info.fps):
             return None
+        if not source.ready(LIVE_WAIT_S):  # a stream reconnecting: commands must not wait
+            self._tell_status(source.status)
+            return None
         try:
             frame = source.read()
         except VisionappError as exc:
@@ -246,12 +252,18 @@ class PlaybackSession:
         if frame is None:
             self._ended(source)
             return None
+        self._tell_status(None)
         self._steps = max(0, self._steps - 1)
         self._next_index = frame.index + 1
         stamp = max(self._last_ts + 1, frame.timestamp_ms + self._ts_offset)
         self._last_ts = stamp
         self._held = dataclasses.replace(frame, timestamp_ms=stamp)
         return self._held
+
+    def _tell_status(self, text: str | None) -> None:
+        if text != self._status:
+            self._status = text
+            self._outbox.append(SourceStatus(text))
 
     def _due(self, fps: float) -> bool:
         """Files play at their own frame rate (never faster; slow processing plays slower).
@@ -372,4 +384,5 @@ class PlaybackSession:
     def _close_source(self) -> None:
         if self._source is not None:
             source, self._source = self._source, None
+            self._status = None
             source.close()

@@ -118,6 +118,14 @@ class Problem:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A live source is not delivering as usual (a network stream reconnecting): show ``text``
+    over the last frame; None when frames flow again."""
+
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ProcessorOff:
     """The processor in slot ``key`` raised; it is off until the driver sends it enabled again
     (a new ChainSlot, as an edit or a tick makes)."""
@@ -144,4 +152,4 @@ class Ended:
 
 
 Event = (Packet | SourceOpened | Problem | ProcessorOff | RecordingStarted | RecordingStopped
-         | Ended)
+         | Ended | SourceStatus)

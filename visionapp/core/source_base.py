@@ -52,7 +52,7 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
 
 @dataclass
 class SourceInfo:
-    kind: str  # "camera" | "video" | "image" | "folder" | "demo"
+    kind: str  # "camera" | "stream" | "video" | "image" | "folder" | "demo"
     name: str
     resolution_wh: tuple[int, int]
     fps: float
@@ -93,6 +93,18 @@ class Source:
     def dropped(self) -> int:
         """Frames a live source captured that nobody read (always 0 for files)."""
         return 0
+
+    @property
+    def status(self) -> str | None:
+        """A line for the user while the source is not delivering as usual (a network stream
+        reconnecting); None otherwise."""
+        return None
+
+    def ready(self, timeout_s: float) -> bool:
+        """Whether ``read()`` would return at once (a frame or the end), waiting up to
+        ``timeout_s``; a driver that must stay responsive (the window) asks before reading a
+        source that may stall (a reconnecting stream). Always True but for such sources."""
+        return True
 
     def seek(self, index: int) -> None:
         """Continue from frame ``index`` (clamped to the source), as a new stream."""

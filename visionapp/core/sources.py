@@ -1,9 +1,10 @@
-"""Opening frame sources: camera, video file, single image, image folder, and the ``demo:``
-scene, by one spec string (:func:`open_source`).
+"""Opening frame sources: camera, network stream, video file, single image, image folder, and the
+``demo:`` scene, by one spec string (:func:`open_source`).
 
 Files are ordered and lossless (:mod:`visionapp.core.file_sources`): ``read()`` returns every
 frame in turn. Live sources (cameras, a real-time demo) are latest-frame-wins
-(:mod:`visionapp.core.live_sources`). What they share — :class:`Source`, streams, the image
+(:mod:`visionapp.core.live_sources`), and so are network streams, which reconnect when they
+drop (:mod:`visionapp.core.network_sources`). What they share — :class:`Source`, streams, the image
 helpers — is in :mod:`visionapp.core.source_base`; this module re-exports all of it.
 """
 
@@ -32,6 +33,13 @@ from visionapp.core.live_sources import (
     list_cameras,
     open_camera,
 )
+from visionapp.core.network_sources import (
+    NetworkSource,
+    StreamOptions,
+    is_stream_url,
+    mask_url,
+    open_stream,
+)
 from visionapp.core.source_base import (
     IMAGE_SUFFIXES,
     Source,
@@ -43,9 +51,10 @@ from visionapp.core.source_base import (
 
 __all__ = [
     "CAMERA_OPEN_TIMEOUT_S", "DEMO_MAX_FPS", "DEMO_MAX_SIDE", "IMAGE_SUFFIXES", "DemoSource",
-    "ImageListSource", "LatestFrameSlot", "LiveSource", "Source", "SourceInfo", "VideoSource",
-    "as_bgr", "image_files", "list_cameras", "natural_key", "new_stream_id", "open_camera",
-    "open_demo", "open_folder", "open_image", "open_source",
+    "ImageListSource", "LatestFrameSlot", "LiveSource", "NetworkSource", "Source", "SourceInfo",
+    "StreamOptions", "VideoSource", "as_bgr", "image_files", "is_stream_url", "list_cameras",
+    "mask_url", "natural_key", "new_stream_id", "open_camera", "open_demo", "open_folder",
+    "open_image", "open_source", "open_stream",
 ]
 
 DEMO_MAX_FPS = 1000.0
@@ -104,9 +113,12 @@ def open_demo(options: str = "", *, realtime: bool = False,
 
 def open_source(spec: str, *, realtime: bool = False, camera_wh: tuple[int, int] | None = None,
                 camera_fps: float | None = None, default_demo_frames: int | None = None,
-                folder_fps: float = 1.0) -> Source:
-    """Open ``spec``: "demo:[opts]", a camera index ("0"), a video, an image, or a folder."""
+                folder_fps: float = 1.0, stream: StreamOptions | None = None) -> Source:
+    """Open ``spec``: "demo:[opts]", a camera index ("0"), a network stream URL (rtsp://,
+    http(s)://, udp://; ``stream`` sets its timeouts), a video, an image, or a folder."""
     spec = str(spec).strip()
+    if is_stream_url(spec):
+        return open_stream(spec, stream)
     if spec == "demo" or spec.startswith("demo:"):
         return open_demo(spec.partition(":")[2], realtime=realtime,
                          default_frames=default_demo_frames)

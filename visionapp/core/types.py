@@ -36,6 +36,9 @@ class Frame:
     # looping start a new stream, so trackers and trails restart instead of guessing from
     # timestamps that went backwards.
     stream_id: int = 0
+    # Milliseconds without frames before this one (a network stream that dropped and came
+    # back); 0 when the frames before it arrived normally.
+    gap_ms: int = 0
 
     @property
     def resolution_wh(self) -> tuple[int, int]:

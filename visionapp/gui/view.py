@@ -42,6 +42,7 @@ class FrameView(QWidget):
         self.setMinimumSize(160, 120)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.caption = caption
+        self.notice: str | None = None  # drawn over the frame (a stream reconnecting)
         self._array: np.ndarray | None = None
         self._image: QImage | None = None
         self._drag_from: QPoint | None = None
@@ -57,6 +58,11 @@ class FrameView(QWidget):
     def set_frame(self, image: np.ndarray) -> None:
         self._array = image  # keeps the buffer alive while the QImage points into it
         self._image = qimage_from_bgr(image)
+        self.update()
+
+    def set_notice(self, text: str | None) -> None:
+        """Show ``text`` over the frame (the last one stays visible); None removes it."""
+        self.notice = text
         self.update()
 
     def target_rect(self) -> QRectF:
@@ -87,6 +93,12 @@ class FrameView(QWidget):
         if self._drag_from is not None and self._drag_to is not None:
             painter.setPen(QPen(QColor(255, 220, 0), 2, Qt.PenStyle.DashLine))
             painter.drawRect(QRect(self._drag_from, self._drag_to).normalized())
+        if self.notice:
+            box = QRectF(self.target_rect().adjusted(12, 12, -12, 0))
+            box.setHeight(32)
+            painter.fillRect(box, QColor(0, 0, 0, 170))
+            painter.setPen(QColor(255, 210, 80))
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, self.notice)
         if self.caption:
             painter.setPen(QColor(230, 230, 230))
             painter.drawText(8, self.height() - 8, self.caption)

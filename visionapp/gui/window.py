@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from visionapp import paths
 from visionapp.core import playback_messages as playback
 from visionapp.core.errors import VisionappError
+from visionapp.core.network_sources import shown_spec
 from visionapp.core.sources import SourceInfo
 from visionapp.gui import bridge, help_menu
 from visionapp.gui.actions import add_menu, add_shortcuts
@@ -53,6 +54,7 @@ from visionapp.gui.persistence import (
 from visionapp.gui.readouts import Readouts
 from visionapp.gui.start_panel import StartPanel, presets
 from visionapp.gui.status_line import StatusLine
+from visionapp.gui.stream_dialog import ask_stream_url
 from visionapp.gui.training_menu import TrainingMenu
 from visionapp.gui.view import FrameView
 from visionapp.gui.view_gestures import ViewGestures
@@ -139,6 +141,7 @@ class MainWindow(QMainWindow):
         add_menu(self, "&File", (
             ("Open video or image…", self.open_file_dialog, keys.Open),
             ("Open image folder…", self.open_folder_dialog, None),
+            ("Open network stream…", self.open_stream_dialog, None),
             ("Open chain…", self.chain_files.open_dialog, None),
             ("Save chain…", self.chain_files.save_dialog, keys.Save),
             ("Quit", self.close, keys.Quit),
@@ -172,6 +175,7 @@ class MainWindow(QMainWindow):
         live.on(playback.Problem, lambda event: self.message.error(event.message))
         live.on(playback.ProcessorOff, self._on_processor_off)
         live.on(playback.Ended, lambda _event: self.bar.set_paused(True))
+        live.on(playback.SourceStatus, lambda event: self.view.set_notice(event.text))
         bridge.errors().message.connect(self.message.error)
         self.chain.chain_changed.connect(self._chain_changed)
         self.start.preset_picked.connect(self.load_preset)
@@ -207,7 +211,7 @@ class MainWindow(QMainWindow):
 
     def open_source(self, spec: str) -> None:
         self.source_spec = spec
-        self.message.info(f"opening {spec}…")
+        self.message.info(f"opening {shown_spec(spec)}…")  # never a password
         self.live.send(playback.OpenSource(spec))
 
     def _source_picked(self, spec: str) -> None:
@@ -235,6 +239,11 @@ class MainWindow(QMainWindow):
         else:
             self._show_sources(self.source_spec)
 
+    def open_stream_dialog(self) -> None:
+        url = ask_stream_url(self, self.settings)
+        if url:
+            self.open_source(url)
+
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
@@ -246,6 +255,7 @@ class MainWindow(QMainWindow):
 
     def _on_source_opened(self, event: playback.SourceOpened) -> None:
         info = self.source_info = event.info
+        self.view.set_notice(None)
         self.bar.show_source(info)
         detail = f" — {info.detail}" if info.detail else ""
         self.source_label.setText(f"{info.kind}: {info.name} {info.resolution_wh[0]}×"
