@@ -3,8 +3,12 @@ tracking detector would have found, with known positions and timestamps."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 
+from visionapp.core.params import ProcessorBase
 from visionapp.core.types import Detections, Frame, Result
 
 BLANK = np.zeros((360, 640, 3), np.uint8)
@@ -39,3 +43,20 @@ def run_path(processor, paths: dict[int, list[tuple[float, float] | None]], labe
                    if k < len(path) and path[k] is not None]
         out.append(processor(frame_with(objects, k, k * step_ms, stream_id)))
     return out
+
+
+@dataclass(frozen=True)
+class Movers(ProcessorBase):
+    """A stand-in tracking detector for batch runs: two cars moving down 10 px per frame from
+    y = 100 (track 1 at x 200, track 2 at x 400 starting 5 frames later), so each crosses
+    y = 200 exactly once."""
+
+    name: ClassVar[str] = "test.movers"
+
+    def __call__(self, frame: Frame) -> Result:
+        objects = [(1, "car", (200.0, 100.0 + 10 * frame.index))]
+        if frame.index >= 5:
+            objects.append((2, "car", (400.0, 100.0 + 10 * (frame.index - 5))))
+        boxes = [box_at(xy) for _, _, xy in objects]
+        return Result(self.name, detections=Detections.from_lists(
+            boxes, [0.9] * len(objects), ["car"] * len(objects), track_id=[1, 2][:len(objects)]))

@@ -162,6 +162,10 @@ def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = 
     thick = max(1, round(min(h, w) / 360))
     scale = max(0.4, min(h, w) / 900)
     beside: list[np.ndarray] = []
+    # A result that hides what came before it (an anonymised frame) leaves only itself and the
+    # later ones to draw: no earlier box, overlay (an edge map of a face) or readout.
+    cut = max((i for i, r in enumerate(results) if r.hides_earlier), default=0)
+    results = results[cut:]
     for result in results:
         if result.overlay is None:
             continue

@@ -193,6 +193,9 @@ class Result:
     # label is written beside its box ("IoU 0.82").
     candidates: Detections | None = None
     values: Mapping[str, Any] = field(default_factory=dict)
+    # True: the annotator draws nothing the processors before this one found (boxes, landmarks,
+    # masks, heat maps, text), so an anonymised frame is shown clean.
+    hides_earlier: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.values, MappingProxyType):

@@ -53,6 +53,7 @@ class CountLine(ProcessorBase):
     """Counts tracked boxes crossing a line, in and out, per class."""
 
     name: ClassVar[str] = "count.line"
+    writes_events: ClassVar[bool] = True  # batch runs write an events table beside --csv
     line: str = param("", kind="text", help="x1,y1 x2,y2 in source pixels; empty: across the "
                                             "middle. Click the view to move the nearest end")
     anchor: str = param("bottom_center", choices=geo.ANCHORS, help="the point of each box that "

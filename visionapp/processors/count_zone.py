@@ -57,6 +57,7 @@ class CountZone(ProcessorBase):
     """Counts tracked boxes inside polygons, their entries and their dwell time."""
 
     name: ClassVar[str] = "count.zone"
+    writes_events: ClassVar[bool] = True  # batch runs write an events table beside --csv
     zones: str = param("", kind="text", help="x,y x,y x,y per zone (source pixels), zones "
                                              "separated by ';'; empty: the middle of the frame")
     anchor: str = param("bottom_center", choices=geo.ANCHORS,

@@ -67,6 +67,8 @@ class PrivacyBlur(ProcessorBase):
     hold_ms: int = param(300, min=0, max=5000, step=50,
                          help="keep hiding a box this long after the detector loses it")
     landmarks: bool = param(True, help="also hide the outline of landmark sets (face mesh)")
+    clean: bool = param(False, help="draw none of the earlier processors' boxes and readouts "
+                                    "on the output")
     _held: StreamStates[_Held] = field(default_factory=StreamStates, init=False, repr=False,
                                        compare=False)
 
@@ -75,7 +77,7 @@ class PrivacyBlur(ProcessorBase):
             return Result(self.name, text=("privacy.blur: nothing before it finds boxes; add "
                                            "haar.faces, mediapipe.face_detection or "
                                            "yolo.detect first",),
-                          values={"regions": 0, "held": 0})
+                          values={"regions": 0, "held": 0}, hides_earlier=self.clean)
         found = upstream_boxes(frame, self.classes, with_landmarks=self.landmarks).xyxy
         now = frame.timestamp_ms
         with self._held.state(frame, _Held) as held:
@@ -92,7 +94,7 @@ class PrivacyBlur(ProcessorBase):
                 self.hide(image[y1:y2, x1:x2])
         text = f"privacy.blur: {len(found)} region(s) hidden" + (
             f" + {len(old)} held" if len(old) else "")
-        return Result(self.name, image=image, text=(text,),
+        return Result(self.name, image=image, text=(text,), hides_earlier=self.clean,
                       values={"regions": len(found), "held": len(old)})
 
     def hide(self, roi: np.ndarray) -> None:
