@@ -29,6 +29,7 @@ EXPECTED_IN, EXPECTED_OUT = 7, 2
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)  # 914 frames of YOLO at 640 px: about a minute on a free 2-core CPU
 def test_cars_crossing_the_road_line_match_the_watched_count(shared, tmp_path, capsys):
     video = shared("data/videos/slow_traffic_small.mp4")
     jsonl = tmp_path / "counts.jsonl"

@@ -109,3 +109,15 @@ def test_the_cli_one_liner_writes_an_anonymised_video(shared, tmp_path, capsys):
     capture = cv2.VideoCapture(str(out))
     assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 10
     capture.release()
+
+
+def test_clean_output_draws_nothing_the_earlier_processors_found():
+    from visionapp.core.annotate import annotate
+
+    image = _textured(3)
+    frame = frame_with([(0, "face", (200, 200))], 0, tracked=False, image=image)
+    for clean in (False, True):
+        blurred = registry.create("privacy.blur", {"clean": clean})(frame)
+        drawn = annotate(image, [*frame.context, blurred], show_text=False)
+        # Without clean the face box is drawn over the blurred frame; with it, nothing is.
+        assert np.array_equal(drawn, blurred.image) == clean
