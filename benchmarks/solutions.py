@@ -53,7 +53,7 @@ def counting_cost(frames: int, backend: str) -> bool:
     print(f"yolo.detect ({backend}, ByteTrack, imgsz 640) on {len(yolo_ms)} frames of 640x360, "
           f"{statistics.mean(boxes):.1f} boxes/frame: median {y:.1f} ms/frame")
     print(f"count.line + count.zone + heatmap: median {s:.3f} ms/frame, mean "
-          f"{statistics.mean(solution_ms):.3f}, p95 {np.percentile(solution_ms, 95):.3f} -> "
+          f"{statistics.mean(solution_ms):.3f}, best {min(solution_ms):.3f}, p95 {np.percentile(solution_ms, 95):.3f} -> "
           f"{100 * s / y:.2f}% of YOLO (target <= 5%) {verdict(ok)}")
     return ok
 
@@ -76,9 +76,11 @@ def blur_cost(repeats: int) -> bool:
             blur(frame)
             times.append((time.perf_counter() - t0) * 1000)
         median = statistics.median(times)
-        ok &= median <= 3.0 or mode != "blur"
-        print(f"privacy.blur mode={mode}, 20 boxes on 1920x1080: median {median:.2f} ms, p95 "
-              f"{np.percentile(times, 95):.2f} ms (target <= 3 ms) {verdict(median <= 3.0)}")
+        ok &= median <= 3.0
+        # The fastest run shows the cost without other processes' load on a shared machine.
+        print(f"privacy.blur mode={mode}, 20 boxes on 1920x1080: median {median:.2f} ms, best "
+              f"{min(times):.2f}, p95 {np.percentile(times, 95):.2f} ms (target <= 3 ms) "
+              f"{verdict(median <= 3.0)}")
     return ok
 
 

@@ -107,4 +107,4 @@ class PrivacyBlur(ProcessorBase):
         small_wh = (max(1, round(self.cells * w / short)), max(1, round(self.cells * h / short)))
         small = cv2.resize(roi, small_wh, interpolation=cv2.INTER_AREA)
         inter = cv2.INTER_NEAREST if self.mode == "pixelate" else cv2.INTER_LINEAR
-        roi[:] = cv2.resize(small, (w, h), interpolation=inter)
+        cv2.resize(small, (w, h), dst=roi, interpolation=inter)  # written in place
