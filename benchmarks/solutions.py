@@ -53,7 +53,8 @@ def counting_cost(frames: int, backend: str) -> bool:
     print(f"yolo.detect ({backend}, ByteTrack, imgsz 640) on {len(yolo_ms)} frames of 640x360, "
           f"{statistics.mean(boxes):.1f} boxes/frame: median {y:.1f} ms/frame")
     print(f"count.line + count.zone + heatmap: median {s:.3f} ms/frame, mean "
-          f"{statistics.mean(solution_ms):.3f}, best {min(solution_ms):.3f}, p95 {np.percentile(solution_ms, 95):.3f} -> "
+          f"{statistics.mean(solution_ms):.3f}, best {min(solution_ms):.3f}, p95 "
+          f"{np.percentile(solution_ms, 95):.3f} -> "
           f"{100 * s / y:.2f}% of YOLO (target <= 5%) {verdict(ok)}")
     return ok
 
