@@ -86,3 +86,12 @@ def test_calibration_is_clicked_on_the_view():
     second = registry.replace(proc, **first.changes).view_click((160, 310), result)
     assert dict(second.changes) == {"calibration": "50,300 160,310"}
     assert registry.create("speed").view_click((1, 1), result) is None  # click off: not mine
+
+
+def test_where_nobody_was_the_frame_is_left_as_it_is():
+    proc = registry.create("heatmap", {"alpha": 0.8})
+    result = proc(frame_with([(1, "car", (320, 200))], 0))
+    frame = np.full((360, 640, 3), 128, np.uint8)
+    drawn = annotate(frame, [result], show_text=False)
+    assert np.array_equal(drawn[:100], frame[:100])  # far from the spot: untouched
+    assert not np.array_equal(drawn[195, 320], frame[195, 320])

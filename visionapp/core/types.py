@@ -157,6 +157,9 @@ class HeatMap:
     values: NDArray[np.float32]
     xyxy: tuple[int, int, int, int]
     alpha: float = 0.5
+    # True: each pixel's opacity is alpha × its value, so where nothing was (0) the frame shows
+    # untouched (a heat map of where objects went); False: alpha everywhere (Grad-CAM).
+    fade_low: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ class Heatmap(ProcessorBase):
             peak = float(acc.values.max())
             shown = acc.values / peak if peak > 0 else acc.values.copy()
             total = acc.points
-        heat = HeatMap(shown, (0, 0, w, h), self.alpha)
+        heat = HeatMap(shown, (0, 0, w, h), self.alpha, fade_low=True)
         return Result(self.name, heatmaps=(heat,) if peak > 0 else (),
                       text=(f"heatmap: {total} point(s) so far",),
                       values={"points": total, "boxes": len(boxes)})
