@@ -17,7 +17,8 @@ from visionapp.core.errors import BadInput
 from visionapp.processors.ocr_samples import render_page, system_fonts
 
 PRESETS = {"text_reader", "exercise_counter", "gesture_control", "portrait", "inside_the_cnn",
-           "faces", "face_mesh", "hands", "body_pose", "objects", "edges", "classifier"}
+           "faces", "face_mesh", "hands", "body_pose", "objects", "edges", "classifier",
+           "traffic_counter", "face_anonymizer"}
 
 
 @pytest.fixture(autouse=True)
@@ -117,3 +118,20 @@ def test_edges_preset_puts_canny_beside_sobel(capsys, tmp_path):
     assert [r["processor"] for r in records[0]["results"]] == ["canny", "sobel"]
     (first, *_) = sorted(frames.glob("*.png"))
     assert cv2.imread(str(first)).shape[:2] == (120, 320)  # two 160-px halves
+
+
+def test_face_anonymizer_blurs_the_selfie_face(capsys, shared, tmp_path):
+    video = str(shared("data/videos/selfie_segmentation_web.mp4"))
+    records = _run(capsys, tmp_path, "face_anonymizer", video, "--max-frames", "5")
+    assert [r["results"][1]["values"]["regions"] for r in records] == [1] * 5
+
+
+def test_traffic_counter_geometry_fits_the_shared_traffic_video(capsys, shared, tmp_path):
+    video = str(shared("data/videos/slow_traffic_small.mp4"))
+    records = _run(capsys, tmp_path, "traffic_counter", video, "--max-frames", "3",
+                   "--set", "yolo.detect.backend=pytorch")
+    processors = [r["processor"] for r in records[-1]["results"]]
+    assert processors == ["yolo.detect", "count.line", "count.zone", "heatmap", "speed"]
+    assert records[-1]["results"][1]["values"]["line"] == [250, 250, 639, 250]
+    assert records[0]["detections"] and all(d["track_id"] is not None
+                                            for d in records[-1]["detections"])

@@ -84,6 +84,9 @@ def every_processor_record(shared_assets, classifier_model, tmp_path_factory):
     cv2.circle(circle, (48, 32), 14, (230, 210, 170), -1)
     boxes = Result("finder", detections=Detections.from_lists(
         [[8, 8, 40, 40], [50, 10, 90, 50]], [1.0, 1.0], ["thing", "thing"]))
+    tracked = Result("yolo.detect", detections=Detections.from_lists(
+        [[100, 150, 160, 200], [300, 80, 330, 140]], [0.9, 0.8], ["car", "person"],
+        track_id=[1, 2]))
     model = str(classifier_model)
     pose = registry.create("mediapipe.pose")(dancer)
     hands = registry.create("mediapipe.hands")(_still(hand))
@@ -121,6 +124,11 @@ def every_processor_record(shared_assets, classifier_model, tmp_path_factory):
         "hands.gestures": ({}, _still(hand, (hands,))),
         "mediapipe.holistic": ({}, dancer),
         "background": ({"mode": "grey"}, dancer),
+        "count.line": ({"line": "0,100 639,100"}, traffic.with_context((tracked,))),
+        "count.zone": ({}, traffic.with_context((tracked,))),
+        "heatmap": ({}, traffic.with_context((tracked,))),
+        "privacy.blur": ({}, _still(lena, (boxes,))),
+        "speed": ({}, traffic.with_context((tracked,))),
     }
     folder = tmp_path_factory.mktemp("records")
     exports = Exports(folder / "r.jsonl", folder / "r.csv")

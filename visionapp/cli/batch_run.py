@@ -93,6 +93,7 @@ def _progress(total: int | None, desc: str, enabled: bool):
 
 def run_job(job: BatchJob, interrupts: Interrupts) -> int:
     """Run every input of ``job``; the exit status (0, 2 after a problem, 128 + signal)."""
+    from visionapp.cli.solution_outputs import plan_solution_outputs
     from visionapp.core.export import Exports
     from visionapp.core.network_sources import shown_spec
     from visionapp.core.output_plan import plan_batch_outputs
@@ -111,15 +112,19 @@ def run_job(job: BatchJob, interrupts: Interrupts) -> int:
     if plan.files["txt"] and not any(getattr(p, "reads_text", False) for p in processors):
         raise ParameterError("--txt writes the text the chain reads, and no processor in it "
                              "reads text: add -p ocr")
+    extras = plan_solution_outputs(plan, processors, job.inputs, job.force)
+    if extras.unsaved_heatmap and not job.quiet:
+        say("the final heat map is saved beside the outputs: give --out or --detections to "
+            "keep it")
     exports = Exports(plan.files["detections"], plan.files["csv"], plan.files["coco"],
-                      plan.files["txt"])
+                      plan.files["txt"], events=extras.events)
     run = _Run(job, interrupts, processors, exports, plan.frames_dir)
     try:
         for i, (spec, stem, video) in enumerate(zip(job.inputs, plan.stems, plan.videos,
                                                     strict=True)):
             if interrupts.stop.is_set():
                 return run.interrupted(None, 0, [], shown[i:])
-            stopped = run.one(spec, stem, video, i in plan.shared)
+            stopped = run.one(spec, stem, video, i in plan.shared, extras.heatmaps[i])
             if stopped is not None:
                 frames, kept = stopped
                 return run.interrupted(shown[i], frames, kept, shown[i + 1:])
@@ -145,10 +150,11 @@ class _Run:
         self.done: list[str] = []  # outputs named complete
         self.problems: list[str] = []
 
-    def one(self, spec: str, stem: str, video: Path | None,
-            shares_name: bool) -> tuple[int, list[str]] | None:
+    def one(self, spec: str, stem: str, video: Path | None, shares_name: bool,
+            heatmaps: list) -> tuple[int, list[str]] | None:
         """Process one input; on a stop request return (frames written, outputs kept as
-        partial)."""
+        partial). ``heatmaps``: (processor, PNG path) pairs saved when the input is done."""
+        from visionapp.cli.solution_outputs import save_heatmaps
         from visionapp.core.network_sources import shown_spec
         from visionapp.core.sources import open_source
 
@@ -176,6 +182,7 @@ class _Run:
                         outputs.discard()
                     return report.frames, kept
                 self.done += outputs.finish()
+                self.done += save_heatmaps(heatmaps)
             except BaseException:
                 outputs.discard()
                 bar.close()
@@ -215,6 +222,10 @@ class _Run:
             p50, p95 = report.stats.percentiles(proc.name)
             parts.append(f"{proc.name} p50 {p50:.1f} ms / p95 {p95:.1f} ms")
         print(f"{spec}: " + "; ".join(parts), file=sys.stderr)
+        from visionapp.cli.solution_outputs import summaries
+
+        for line in summaries(self.processors):
+            print(f"{spec}: {line}", file=sys.stderr)
 
     def interrupted(self, spec: str | None, frames: int, kept: list[str],
                     not_started: Sequence[str]) -> int:

@@ -31,6 +31,9 @@ from visionapp.core.types import Frame, Result
 
 CSV_HEADER = ("source", "file", "frame", "timestamp_ms", "processor", "label", "class_id",
               "score", "x1", "y1", "x2", "y2", "track_id")
+# The events table beside --csv (counting processors): one row per crossing, entry or exit.
+EVENTS_HEADER = ("source", "file", "frame", "timestamp_ms", "processor", "event", "zone",
+                 "track_id", "label", "dwell_s")
 
 
 def _r(values) -> list:
@@ -61,6 +64,19 @@ def boxes_of(results: Sequence[Result]):
             track = None if d.track_id is None or d.track_id[i] < 0 else int(d.track_id[i])
             yield (result.processor, d.labels[i], int(d.class_id[i]), float(d.confidence[i]),
                    _r(d.xyxy[i]), track)
+
+
+def event_rows(source: str, file: str | None, frame: Frame, results: Sequence[Result]):
+    """The EVENTS_HEADER rows of the ``events`` in each processor's values (a line crossing's
+    ``direction`` is its event)."""
+    for result in results:
+        for item in result.values.get("events", ()) or ():
+            if not isinstance(item, Mapping):
+                continue
+            yield (source, file or "", frame.index, item.get("timestamp_ms", frame.timestamp_ms),
+                   result.processor, item.get("event", item.get("direction", "")),
+                   item.get("zone", ""), item.get("track_id", ""), item.get("label", ""),
+                   item.get("dwell_s", ""))
 
 
 def frame_record(source: str, frame: Frame, results: Sequence[Result],
@@ -134,7 +150,9 @@ class Exports:
     """The result files of one batch run, shared by all its inputs."""
 
     def __init__(self, jsonl: Path | None = None, csv_path: Path | None = None,
-                 coco: Path | None = None, txt: Path | None = None):
+                 coco: Path | None = None, txt: Path | None = None,
+                 events: Path | None = None):
+        """``events``: the table of counting events (EVENTS_HEADER), written beside --csv."""
         from visionapp.core.text_export import TextExport
 
         self.jsonl = AtomicTextWriter(jsonl) if jsonl else None
@@ -143,6 +161,9 @@ class Exports:
             self.csv.write(",".join(CSV_HEADER) + "\n")
         self.coco = CocoWriter(coco) if coco else None
         self.txt = TextExport(txt) if txt else None
+        self.events = AtomicTextWriter(events) if events else None
+        if self.events is not None:
+            self.events.write(",".join(EVENTS_HEADER) + "\n")
 
     def write(self, source: str, file_name: str, frame: Frame,
               results: Sequence[Result]) -> None:
@@ -162,15 +183,22 @@ class Exports:
             self.csv.write(buffer.getvalue())
         if self.coco is not None:
             self.coco.add(file_name, frame, results)
+        if self.events is not None:
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\n").writerows(
+                event_rows(source, file, frame, results))
+            self.events.write(buffer.getvalue())
         if self.txt is not None:
             self.txt.write(source, file, frame, results)
 
     def commit(self, partial: bool = False) -> list[Path]:
         """Name every file (``partial``: as ``<stem>.partial<suffix>``); returns the names."""
-        return [writer.commit(partial) for writer in (self.jsonl, self.csv, self.coco, self.txt)
-                if writer is not None]
+        return [writer.commit(partial) for writer in self._writers() if writer is not None]
+
+    def _writers(self) -> tuple:
+        return (self.jsonl, self.csv, self.events, self.coco, self.txt)
 
     def abort(self) -> None:
-        for writer in (self.jsonl, self.csv, self.coco, self.txt):
+        for writer in self._writers():
             if writer is not None:
                 writer.abort()

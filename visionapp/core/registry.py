@@ -51,6 +51,11 @@ BUILTINS: dict[str, str] = {
     "hands.gestures": "visionapp.processors.gestures:HandGestures",
     "mediapipe.holistic": "visionapp.processors.holistic:Holistic",
     "background": "visionapp.processors.background:Background",
+    "count.line": "visionapp.processors.count_line:CountLine",
+    "count.zone": "visionapp.processors.count_zone:CountZone",
+    "heatmap": "visionapp.processors.heatmap:Heatmap",
+    "privacy.blur": "visionapp.processors.privacy:PrivacyBlur",
+    "speed": "visionapp.processors.speed:Speed",
 }
 
 

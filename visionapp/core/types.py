@@ -160,6 +160,9 @@ class HeatMap:
     values: NDArray[np.float32]
     xyxy: tuple[int, int, int, int]
     alpha: float = 0.5
+    # True: each pixel's opacity is alpha × its value, so where nothing was (0) the frame shows
+    # untouched (a heat map of where objects went); False: alpha everywhere (Grad-CAM).
+    fade_low: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +199,9 @@ class Result:
     # label is written beside its box ("IoU 0.82").
     candidates: Detections | None = None
     values: Mapping[str, Any] = field(default_factory=dict)
+    # True: the annotator draws nothing the processors before this one found (boxes, landmarks,
+    # masks, heat maps, text), so an anonymised frame is shown clean.
+    hides_earlier: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.values, MappingProxyType):
