@@ -8,6 +8,9 @@ if the user had typed them in the processor's panel::
     def view_region(self, xywh) -> ViewEdit | None: ...     # the same, as a place in the frame
     def view_click(self, xy, result) -> ViewEdit | None: ... # a click; ``result`` is this
                                                              # processor's Result for the frame
+    def view_drag(self, start_xy, end_xy, result) -> ViewEdit | None: ...  # a press, a move
+    def view_right_click(self, xy, result) -> ViewEdit | None: ...        # and a release; a
+                                                                          # right click
     def inspect(self, frame, xy) -> Inspection | None: ...   # a click, taken apart: the window
                                                              # shows the arithmetic behind it
 
@@ -46,6 +49,21 @@ class TakesViewRegion(Protocol):
     def view_region(self, xywh: tuple[int, int, int, int]) -> ViewEdit | None:
         """``xywh``: the dragged rectangle in frame pixels (x, y, width, height)."""
         ...
+
+
+@runtime_checkable
+class TakesViewDrag(Protocol):
+    def view_drag(self, start_xy: tuple[int, int], end_xy: tuple[int, int],
+                  result: Result) -> ViewEdit | None:
+        """A drag from ``start_xy`` to ``end_xy`` (frame pixels), asked before the drag counts
+        as a rectangle: None leaves it to the rectangle takers (e.g. grab a point near
+        ``start_xy`` and move it, or answer None when nothing is there)."""
+        ...
+
+
+@runtime_checkable
+class TakesViewRightClick(Protocol):
+    def view_right_click(self, xy: tuple[int, int], result: Result) -> ViewEdit | None: ...
 
 
 @runtime_checkable

@@ -24,7 +24,7 @@ from typing import Any
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QWidget
 
 from visionapp.core.params import ParamSpec, broken_rules, specs
 from visionapp.gui.cnn_editors import KernelEditor, LayerPicker
@@ -42,7 +42,9 @@ def small_font(widget: QWidget) -> QFont:
 
 
 class ParamPanel(QWidget):
-    """``changed`` carries {name: value} of the edits to apply (all of them together)."""
+    """``changed`` carries {name: value} of the edits to apply (all of them together); {} asks
+    for a fresh processor with the same settings (the restart button of a processor with
+    ``restart_label``)."""
 
     changed = Signal(object)
 
@@ -68,6 +70,12 @@ class ParamPanel(QWidget):
             self.about.setWordWrap(True)
             self.about.setForegroundRole(QPalette.ColorRole.WindowText)
             layout.addRow(self.about)
+        restart = getattr(type(processor), "restart_label", "")
+        if restart:  # a processor that keeps state (counts, a heat map) starts again
+            self.restart_button = QPushButton(restart)
+            self.restart_button.setToolTip("start again from zero, keeping every setting")
+            self.restart_button.clicked.connect(lambda: self.changed.emit({}))
+            layout.addRow(self.restart_button)
         rules = getattr(type(processor), "rules", ())
         order = list(self.specs)
         after = [max((order.index(f) for f in rule.fields if f in order), default=len(order) - 1)

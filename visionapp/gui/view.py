@@ -30,9 +30,11 @@ def qimage_from_bgr(image: np.ndarray) -> QImage:
 
 
 class FrameView(QWidget):
-    """Shows the latest frame; emits ``rect_selected`` (image pixel xywh) after a drag."""
+    """Shows the latest frame; emits ``dragged`` (image pixels: from x, y, to x, y) after a drag
+    of 4 px or more, ``clicked`` after a shorter one, ``right_clicked`` on a right click."""
 
-    rect_selected = Signal(int, int, int, int)
+    dragged = Signal(int, int, int, int)
+    right_clicked = Signal(int, int)
     clicked = Signal(int, int)  # image pixel x, y of a click without a drag
     painted = Signal(float)  # perf_counter() when a frame finished painting
 
@@ -138,6 +140,8 @@ class FrameView(QWidget):
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         if event.button() == Qt.MouseButton.LeftButton and self._image is not None:
             self._drag_from = self._drag_to = event.position().toPoint()
+        elif event.button() == Qt.MouseButton.RightButton and self._image is not None:
+            self.right_clicked.emit(*self.to_image_xy(event.position().toPoint()))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt API
         if self._drag_from is not None:
@@ -151,8 +155,7 @@ class FrameView(QWidget):
         x1, y1 = self.to_image_xy(event.position().toPoint())
         self._drag_from = self._drag_to = None
         self.update()
-        w, h = abs(x1 - x0), abs(y1 - y0)
-        if w >= 4 and h >= 4:
-            self.rect_selected.emit(min(x0, x1), min(y0, y1), w, h)
-        elif w < 4 and h < 4:
+        if abs(x1 - x0) < 4 and abs(y1 - y0) < 4:
             self.clicked.emit(x1, y1)
+        else:
+            self.dragged.emit(x0, y0, x1, y1)

@@ -9,6 +9,7 @@ other.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -20,9 +21,11 @@ from visionapp.core.playback_messages import Packet
 from visionapp.core.view_edits import (
     Inspection,
     TakesViewClick,
+    TakesViewDrag,
     TakesViewInspect,
     TakesViewRect,
     TakesViewRegion,
+    TakesViewRightClick,
     ViewEdit,
 )
 from visionapp.gui.chain_panel import ChainPanel
@@ -38,6 +41,36 @@ class ViewGestures:
         self._packet = packet
         self._status = status
         self._inspect = inspect  # shows an inspection (the window's inspector dialog)
+
+    def on_drag(self, x0: int, y0: int, x1: int, y1: int) -> None:
+        """A drag (image pixels): a processor that grabs what is under its start (a line's end,
+        a zone's corner) moves it; otherwise a drag of 4×4 px or more is a rectangle."""
+        if self._first_answer(TakesViewDrag, lambda p, r: p.view_drag((x0, y0), (x1, y1), r)):
+            return
+        w, h = abs(x1 - x0), abs(y1 - y0)
+        if w >= 4 and h >= 4:
+            self.on_rect(min(x0, x1), min(y0, y1), w, h)
+
+    def on_right_click(self, x: int, y: int) -> None:
+        """A right click (image pixel): e.g. deletes the zone corner under it."""
+        self._first_answer(TakesViewRightClick, lambda p, r: p.view_right_click((x, y), r))
+
+    def _first_answer(self, kind: type, ask: Callable[[Any, Any], ViewEdit | None]) -> bool:
+        """Ask the processors of ``kind``, in chain order, with their result of the latest
+        frame; apply the first answer. True if one answered."""
+        packet = self._packet()
+        if packet is None:
+            return False
+        results = dict(zip(packet.keys, packet.results, strict=True))
+        for row, slot in enumerate(self._chain.slots):
+            result = results.get(slot.key)
+            if result is None or not isinstance(slot.processor, kind):
+                continue
+            edit = ask(slot.processor, result)
+            if edit is not None:
+                self._apply(row, edit)
+                return True
+        return False
 
     def on_rect(self, x: int, y: int, w: int, h: int) -> None:
         """A rectangle (image pixels) dragged on the view, for the selected rectangle-taking

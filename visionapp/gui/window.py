@@ -190,8 +190,9 @@ class MainWindow(QMainWindow):
         bar.side_by_side.toggled.connect(self.show_original)
         bar.snap_button.clicked.connect(self.capture.snapshot)
         bar.record_button.clicked.connect(self.capture.toggle_record)
-        self.view.rect_selected.connect(self.gestures.on_rect)
+        self.view.dragged.connect(self.gestures.on_drag)
         self.view.clicked.connect(self.gestures.on_click)
+        self.view.right_clicked.connect(self.gestures.on_right_click)
         self.view.painted.connect(self._on_painted)
 
     # ---------------------------------------------------------------- sources

@@ -53,6 +53,7 @@ class CountLine(ProcessorBase):
     """Counts tracked boxes crossing a line, in and out, per class."""
 
     name: ClassVar[str] = "count.line"
+    restart_label: ClassVar[str] = "Reset counts"  # the panel's button: a fresh instance
     writes_events: ClassVar[bool] = True  # batch runs write an events table beside --csv
     line: str = param("", kind="text", help="x1,y1 x2,y2 in source pixels; empty: across the "
                                             "middle. Click the view to move the nearest end")
@@ -154,6 +155,27 @@ class CountLine(ProcessorBase):
         if geo.line_problem(text) is not None:
             return ViewEdit({}, "count.line: both ends on one pixel; click elsewhere")
         return ViewEdit({"line": text}, f"count.line: line {text}; counting starts again")
+
+    def view_drag(self, start_xy: tuple[int, int], end_xy: tuple[int, int],
+                  result: Result) -> ViewEdit | None:
+        """A drag from near an end moves that end; a drag from anywhere else draws a new line
+        from where it started to where it ended."""
+        if self.click == "off" or "line" not in result.values:
+            return None
+        ends = np.asarray(result.values["line"], np.float64).reshape(2, 2)
+        d = np.hypot(ends[:, 0] - start_xy[0], ends[:, 1] - start_xy[1])
+        k = int(np.argmin(d))
+        if d[k] <= geo.GRAB_PX:
+            ends[k] = end_xy
+            what = "moved"
+        else:
+            ends = np.array([start_xy, end_xy], np.float64)
+            what = "drawn"
+        text = geo.format_points(ends)
+        if geo.line_problem(text) is not None:
+            return ViewEdit({}, "count.line: both ends on one pixel; drag farther")
+        return ViewEdit({"line": text}, f"count.line: line {what}: {text}; counting starts "
+                                        "again")
 
 
 def _by_class(counts: dict[str, int]) -> str:

@@ -57,6 +57,7 @@ class CountZone(ProcessorBase):
     """Counts tracked boxes inside polygons, their entries and their dwell time."""
 
     name: ClassVar[str] = "count.zone"
+    restart_label: ClassVar[str] = "Reset counts"  # the panel's button: a fresh instance
     writes_events: ClassVar[bool] = True  # batch runs write an events table beside --csv
     zones: str = param("", kind="text", help="x,y x,y x,y per zone (source pixels), zones "
                                              "separated by ';'; empty: the middle of the frame")
@@ -180,8 +181,7 @@ class CountZone(ProcessorBase):
         zone left with two corners goes)."""
         if self.click == "off" or not result.landmarks:
             return None
-        polygons = [m.points_xy.astype(np.float64) for m in result.landmarks
-                    if m.label.startswith("zone ")]
+        polygons = self._polygons(result)
         x, y = float(xy[0]), float(xy[1])
         if self.click == "new zone":
             polygons.append(np.array([[x, y], [x + 60, y], [x + 30, y + 50]]))
@@ -207,6 +207,36 @@ class CountZone(ProcessorBase):
             polygons[k] = np.insert(points, edge + 1, (x, y), axis=0)
             message = f"zone {k + 1}: corner added"
         return self._edit(polygons, message)
+
+    def _polygons(self, result: Result) -> list[np.ndarray]:
+        return [m.points_xy.astype(np.float64) for m in result.landmarks
+                if m.label.startswith("zone ")]
+
+    def view_drag(self, start_xy: tuple[int, int], end_xy: tuple[int, int],
+                  result: Result) -> ViewEdit | None:
+        """A drag from a corner moves it; a drag from anywhere else is not for the zones."""
+        if self.click == "off":
+            return None
+        polygons = self._polygons(result)
+        k, i, d = geo.nearest_vertex(polygons, start_xy)
+        if k < 0 or d > geo.GRAB_PX:
+            return None
+        polygons[k][i] = end_xy
+        return self._edit(polygons, f"zone {k + 1}: corner {i + 1} moved")
+
+    def view_right_click(self, xy: tuple[int, int], result: Result) -> ViewEdit | None:
+        """A right click on a corner deletes it (a zone left with two corners goes)."""
+        if self.click == "off":
+            return None
+        polygons = self._polygons(result)
+        k, i, d = geo.nearest_vertex(polygons, xy)
+        if k < 0 or d > geo.GRAB_PX:
+            return None
+        polygons[k] = np.delete(polygons[k], i, axis=0)
+        if len(polygons[k]) < 3:
+            del polygons[k]
+            return self._edit(polygons, f"zone {k + 1} removed")
+        return self._edit(polygons, f"zone {k + 1}: corner {i + 1} deleted")
 
     def _edit(self, polygons: list[np.ndarray], message: str,
               extra: dict[str, Any] | None = None) -> ViewEdit:

@@ -156,6 +156,9 @@ def crossing_within(a, b, p, q) -> bool:
     return 0.0 <= t <= 1.0
 
 
+GRAB_PX = 24  # a press this close to a point (frame pixels) grabs it
+
+
 def nearest_vertex(polygons: list[NDArray[np.float64]], xy) -> tuple[int, int, float]:
     """(polygon index, vertex index, distance in px) of the corner nearest to ``xy``."""
     best = (-1, -1, float("inf"))

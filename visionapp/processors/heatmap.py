@@ -36,6 +36,7 @@ class Heatmap(ProcessorBase):
     """Accumulates where boxes have been, fading with time, shown as a colour map."""
 
     name: ClassVar[str] = "heatmap"
+    restart_label: ClassVar[str] = "Clear the heat map"  # the panel's button: a fresh instance
     source: str = param("anchor", choices=("anchor", "box"),
                         help="anchor: a disc at each box's anchor point; box: its whole area")
     anchor: str = param("bottom_center", choices=geo.ANCHORS)

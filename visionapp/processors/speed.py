@@ -35,6 +35,7 @@ class Speed(ProcessorBase):
     """Per-track speed in px/s, or m/s and km/h with a calibration."""
 
     name: ClassVar[str] = "speed"
+    restart_label: ClassVar[str] = "Forget the tracks"  # the panel's button: a fresh instance
     window_s: float = param(0.5, min=0.05, max=10.0, step=0.05,
                             help="the stretch of path the speed is measured over")
     anchor: str = param("bottom_center", choices=geo.ANCHORS)
