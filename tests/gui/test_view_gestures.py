@@ -102,3 +102,20 @@ def test_a_drag_over_an_ocr_processor_sets_the_region_it_reads(qtbot, window, tm
                          == w // 2)
     assert packet.results[0].values["text"] == "OMEGA 789"
     assert [s.processor.name for s in window.chain.slots] == ["ocr"]  # no template added
+
+
+def test_the_text_read_is_listed_in_the_panel_and_copied(qtbot, window, tmp_path):
+    import cv2
+    from PySide6.QtGui import QGuiApplication
+
+    from tests.processors.test_ocr import two_blocks
+
+    cv2.imwrite(str(tmp_path / "page.png"), two_blocks.__wrapped__())
+    window.open_source(str(tmp_path / "page.png"))
+    assert not window.text_read.isVisible()  # nothing reads text yet
+    window.chain.add("ocr", {"engine": "tesseract", "auto_rotate": False})
+    next_packet(qtbot, window, lambda p: p.results and p.results[0].values.get("text"))
+    assert window.text_read.isVisible()
+    assert window.text_read.text.toPlainText() == "ALPHA 123 OMEGA 789"
+    window.text_read.copy_button.click()
+    assert QGuiApplication.clipboard().text() == "ALPHA 123 OMEGA 789"

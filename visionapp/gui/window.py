@@ -55,6 +55,7 @@ from visionapp.gui.readouts import Readouts
 from visionapp.gui.start_panel import StartPanel, presets
 from visionapp.gui.status_line import StatusLine
 from visionapp.gui.stream_dialog import ask_stream_url
+from visionapp.gui.text_read import TextRead
 from visionapp.gui.training_menu import TrainingMenu
 from visionapp.gui.view import FrameView
 from visionapp.gui.view_gestures import ViewGestures
@@ -91,6 +92,7 @@ class MainWindow(QMainWindow):
         self.chain = ChainPanel()
         self.readouts = Readouts(self, self._latest, self._slots)
         self.inspector = InspectorDialog(self)
+        self.text_read = TextRead()
         self.gestures = ViewGestures(self.chain, self._latest, self.message,
                                      self.inspector.show_inspection)
         self.capture = Capture(self.live, self.bar, self.message, self._latest)
@@ -126,6 +128,7 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.chain, 1)
         right_layout.addWidget(QLabel("<b>What the processors see</b>"))
         right_layout.addWidget(self.readouts.text)
+        right_layout.addWidget(self.text_read)
         right_layout.addWidget(QLabel("<b>Performance</b>"))
         right_layout.addWidget(self.readouts.stats)
         self.splitter.addWidget(left)
@@ -331,6 +334,7 @@ class MainWindow(QMainWindow):
         self.bar.show_position(packet)
         self.chain.mark_ran(set(packet.keys) - set(packet.loading))
         self.readouts.show_results(packet)
+        self.text_read.show_results(packet)
         self._update_labels()
 
     def _update_labels(self) -> None:
