@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks._common import interleaved, median, shared, verdict
+from benchmarks._common import header, interleaved, median, shared, target
 from visionapp.cli import main as visionapp_main
 
 
@@ -62,6 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    header("batch_throughput: visionapp process -p canny vs a single-threaded OpenCV loop")
     src = shared("data/videos/slow_traffic_small.mp4")
     with tempfile.TemporaryDirectory() as tmp:
         a, b = Path(tmp) / "app.mp4", Path(tmp) / "baseline.mp4"
@@ -77,9 +78,10 @@ def main() -> int:
           f"({len(fb) / t_base:.0f} fps)")
     print(f"visionapp process -p canny (pipelined):     {t_app:.2f} s ({len(fa) / t_app:.0f} fps)")
     print(f"sampled frames identical ({len(sample)} frames): {identical}")
-    print(f"throughput ratio app/baseline: {ratio:.2f}x (target >= 1.3) "
-          f"{verdict(ratio >= 1.3 and identical)}")
-    return 0
+    ok = target("batch_throughput", ratio >= 1.3 and identical,
+                f"throughput ratio app/baseline: {ratio:.2f}x (target >= 1.3), outputs "
+                f"identical: {identical}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
