@@ -208,7 +208,8 @@ def int8_path(pt: Path, shape_hw: tuple[int, int], calibration: str) -> Path:
 
 def precision_plan(pt: Path, shape_hw: tuple[int, int], requested: str,
                    calibration: str) -> yolo_precision.Plan:
-    """The precision plan of an OpenVINO export of ``pt`` (one per configuration)."""
+    """The precision plan of an OpenVINO export of ``pt`` (one per configuration and version of
+    the weights: retraining to the same file name makes a new plan, keyed by the new hash)."""
     def make() -> yolo_precision.Plan:
         if calibration:
             yolo_quantize.check_calibration_path(calibration)
@@ -218,7 +219,8 @@ def precision_plan(pt: Path, shape_hw: tuple[int, int], requested: str,
                                    functools.partial(export_model, pt, shape_hw, "openvino"),
                                    int8_dir, decision / "decision.json")
 
-    return yolo_precision.plan_for((str(pt), shape_hw, requested, calibration), make)
+    return yolo_precision.plan_for((str(pt), MODELS.mtime_ns(pt), shape_hw, requested, calibration),
+                                   make)
 
 
 def class_ids(names: dict[int, str], wanted: str) -> list[int] | None:
@@ -312,8 +314,9 @@ class YoloDetect(ProcessorBase):
     def precision_choice(self, frame: Frame | None, frame_hw: tuple[int, int]
                          ) -> yolo_precision.Choice:
         """The precision to run this frame in (and the line saying why); ``frame`` feeds int8
-        calibration while it collects the source's frames."""
-        path = resolve_weights(self.weights)
+        calibration while it collects the source's frames. Per frame this touches no file
+        system: the weights' name is resolved through the model cache, as :meth:`runtime` does."""
+        path = MODELS.resolve("yolo", self.weights, resolve_weights)
         capabilities = (yolo_precision.openvino_capabilities()
                         if self.backend == "accelerate" and accelerated_format() == "openvino"
                         else None)
