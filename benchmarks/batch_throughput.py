@@ -139,6 +139,8 @@ def main() -> int:
           f"({len(fb) / t_base:.0f} fps)")
     print(f"visionapp process -p canny (pipelined):     {t_app:.2f} s ({len(fa) / t_app:.0f} fps)")
     print(f"sampled frames identical ({len(sample)} frames): {identical}")
+    for name, runs in times.items():
+        print(f"rounds, {name}: " + " ".join(f"{t:.2f}" for t in runs) + " s")
     ok = target("batch_throughput", ratio >= 1.3 and identical,
                 f"throughput ratio app/baseline: {ratio:.2f}x (target >= 1.3; ceiling here "
                 f"about {ceiling:.2f}x), outputs identical: {identical}")
