@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._common import shared, verdict
+from benchmarks._common import header, shared
+from benchmarks._common import target as report_target
 from visionapp import paths
 from visionapp.training.classifier import ClassifierConfig, train
 from visionapp.training.progress import DatasetSummary, Epoch, Evaluation, Finished
@@ -33,6 +34,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", default="course,transfer,better")
     args = parser.parse_args()
+    header("classifier_accuracy: cats vs dogs, course / better / transfer")
     data = shared("data/cats_vs_dogs")
     paths.PROJECT_MODELS_DIR = Path(tempfile.mkdtemp(prefix="bench-models-"))
     ok = True
@@ -45,8 +47,8 @@ def main() -> int:
         seconds = time.perf_counter() - t0
         done = events[-1]
         if not isinstance(done, Finished):
-            print(f"{name}: failed: {done.message}")
-            ok = False
+            ok = report_target(f"classifier_accuracy.{name}", False,
+                               f"{name}: training failed: {done.message}")
             continue
         last = {type(e): e for e in events}
         epochs = max((e.epoch for e in events if isinstance(e, Epoch)), default=0)
@@ -56,14 +58,16 @@ def main() -> int:
         if name == "transfer":
             frozen = evaluation.frozen_accuracy
             good = frozen >= 0.92 and acc >= 0.94
-            print(f"transfer (MobileNetV2 α0.35 224, ImageNet): frozen backbone {frozen:.1%} "
-                  f"(target >= 92%), after fine-tuning {acc:.1%} (target >= 94%); {epochs} "
-                  f"epochs, wall time {seconds / 60:.1f} min {verdict(good)}")
+            report_target("classifier_accuracy.transfer", good,
+                          f"transfer (MobileNetV2 α0.35 224, ImageNet): frozen backbone "
+                          f"{frozen:.1%} (target >= 92%), after fine-tuning {acc:.1%} (target "
+                          f">= 94%); {epochs} epochs, wall time {seconds / 60:.1f} min")
         else:
             target = 0.72 if name == "course" else 0.80
             good = acc >= target
-            print(f"{name} CNN: held-out accuracy {acc:.1%} (target >= {target:.0%}); {epochs} "
-                  f"epochs, {seconds / 60:.1f} min {verdict(good)}")
+            report_target(f"classifier_accuracy.{name}", good,
+                          f"{name} CNN: held-out accuracy {acc:.1%} (target >= {target:.0%}); "
+                          f"{epochs} epochs, {seconds / 60:.1f} min")
         print(f"    split: {images}; precision {done.metrics['precision']:.3f}, recall "
               f"{done.metrics['recall']:.3f}, F1 {done.metrics['f1']:.3f}, confusion "
               f"{evaluation.confusion}")

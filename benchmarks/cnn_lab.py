@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks._common import interleaved, machine, median, verdict
+from benchmarks._common import backend, header, interleaved, median, target, tensorflow_settings
 from visionapp.core import registry
 from visionapp.core.sources import open_source
 
@@ -51,7 +51,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    print(machine())
+    header("cnn_lab: conv.kernel and cnn.features vs bare filter2D and model(x)")
     with open_source(f"demo:size=1280x720,frames={args.frames}") as source:
         frames = list(source)
     n = len(frames)
@@ -71,10 +71,9 @@ def main() -> int:
 
     times = interleaved({"bare": bare_conv, "ours": processor_conv}, args.rounds)
     ours, bare = median(times["ours"]), median(times["bare"])
-    passed = 1000 * ours / n <= 3.0
-    ok &= passed
-    print(_row("conv.kernel", ours, "bare filter2D", bare, n)
-          + f"   (target <= 3 ms/frame, 5x5 at 1280x720) {verdict(passed)}")
+    ok &= target("cnn_lab.conv_kernel", 1000 * ours / n <= 3.0,
+                 _row("conv.kernel", ours, "bare filter2D", bare, n)
+                 + "   (target <= 3 ms/frame, 5x5 at 1280x720)")
 
     folder = Path(tempfile.mkdtemp())
     path = _course_model(folder)
@@ -104,12 +103,12 @@ def main() -> int:
     times = interleaved({"call": bare_call, "predict": bare_predict,
                          "ours": processor_features}, args.rounds)
     ours, call, predict = (median(times[k]) for k in ("ours", "call", "predict"))
-    passed = 1000 * ours / n <= 10.0 and ours <= 1.2 * call
-    ok &= passed
-    print(_row("cnn.features", ours, "bare model(x)", call, n)
-          + f"   (targets <= 10 ms/frame, ratio <= 1.2) {verdict(passed)}")
+    ok &= target("cnn_lab.cnn_features", 1000 * ours / n <= 10.0 and ours <= 1.2 * call,
+                 _row("cnn.features", ours, "bare model(x)", call, n)
+                 + "   (targets <= 10 ms/frame, ratio <= 1.2)")
     print(f"{'':13s} (model.predict_on_batch(x) alone: {1000 * predict / n:.2f} ms/frame; "
           "cnn.features also converts and resizes the 1280x720 frame and builds the mosaic)")
+    backend("tensorflow", tensorflow_settings())
     return 0 if ok else 1
 
 

@@ -27,7 +27,7 @@ os.environ.setdefault("VISIONAPP_CONFIG_DIR", tempfile.mkdtemp(prefix="visionapp
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks._common import REPO, machine, verdict  # noqa: E402
+from benchmarks._common import REPO, header, target  # noqa: E402
 from visionapp.core.params import ProcessorBase  # noqa: E402
 from visionapp.core.types import Result  # noqa: E402
 
@@ -59,9 +59,10 @@ def bench_startup(runs: int) -> bool:
             return False
         times.append(elapsed)
     median = float(np.median(times))
-    print(f"startup (process start → first frame painted, demo, {os.environ['QT_QPA_PLATFORM']}):"
-          f" runs {', '.join(f'{t:.2f}' for t in times)} s; median {median:.2f} s "
-          f"(target <= 2.0) {verdict(median <= 2.0)}")
+    target("gui.startup", median <= 2.0,
+           f"startup (process start → first frame painted, demo, "
+           f"{os.environ['QT_QPA_PLATFORM']}): runs {', '.join(f'{t:.2f}' for t in times)} s; "
+           f"median {median:.2f} s (target <= 2.0)")
     return median <= 2.0
 
 
@@ -86,8 +87,8 @@ def bench_display(app) -> bool:
         paint.append((t2 - t1) * 1000)
         app.processEvents()
     c, p = float(np.median(convert[20:])), float(np.median(paint[20:]))
-    print(f"display path 1280×720: convert {c:.3f} ms, convert+paint {p:.3f} ms median "
-          f"(target <= 2 ms) {verdict(p <= 2.0)}")
+    target("gui.display", p <= 2.0, f"display path 1280×720: convert {c:.3f} ms, "
+                                     f"convert+paint {p:.3f} ms median (target <= 2 ms)")
     view.close()
     return p <= 2.0
 
@@ -107,8 +108,9 @@ def bench_live(app, qtbot_wait, soak_s: float) -> bool:
     ages = np.asarray(window.readouts.frame_ages_ms)
     p95 = float(np.percentile(ages, 95))
     ok_empty = p95 <= 2 * 1000 / 30
-    print(f"latency, empty chain, 30 fps live: frame age median {np.median(ages):.1f} ms, "
-          f"p95 {p95:.1f} ms over {len(ages)} frames (target <= 66.7) {verdict(ok_empty)}")
+    target("gui.latency", ok_empty,
+           f"latency, empty chain, 30 fps live: frame age median {np.median(ages):.1f} ms, "
+           f"p95 {p95:.1f} ms over {len(ages)} frames (target <= 66.7)")
 
     window.chain.add_processor(Busy200())
     qtbot_wait(3.0)
@@ -139,17 +141,18 @@ def bench_live(app, qtbot_wait, soak_s: float) -> bool:
     last_part = [a for t, a in ages_log if t - t_start > 2 * third]
     f95, l95 = float(np.percentile(first, 95)), float(np.percentile(last_part, 95))
     bounded = l95 <= max(f95 * 1.5, f95 + 100) and l95 < 1000
-    print(f"latency, 200 ms/frame processor, {soak_s:.0f} s: frame age p95 first third "
-          f"{f95:.0f} ms, last third {l95:.0f} ms; processing {window.packet.fps:.1f} fps; "
-          f"dropped {dropped_before} → {dropped_after} "
-          f"{verdict(bounded and dropped_after > dropped_before)}")
+    target("gui.latency_slow_chain", bounded and dropped_after > dropped_before,
+           f"latency, 200 ms/frame processor, {soak_s:.0f} s: frame age p95 first third "
+           f"{f95:.0f} ms, last third {l95:.0f} ms; processing {window.packet.fps:.1f} fps; "
+           f"dropped {dropped_before} → {dropped_after}")
     stall99 = float(np.percentile(gaps, 99))
-    print(f"responsiveness: event-loop stall p99 {stall99:.1f} ms, max {max(gaps):.1f} ms over "
-          f"{len(gaps)} probes (target p99 <= 50) {verdict(stall99 <= 50)}")
+    target("gui.responsiveness", stall99 <= 50,
+           f"responsiveness: event-loop stall p99 {stall99:.1f} ms, max {max(gaps):.1f} ms over "
+           f"{len(gaps)} probes (target p99 <= 50)")
     window.frame_shown.disconnect(log_age)
     window.close()  # stops the worker thread and closes the source
     if window.live.is_alive():
-        print("the worker thread did not stop when the window closed FAIL")
+        target("gui.worker_stops", False, "the worker thread did not stop when the window closed")
         return False
     window.deleteLater()
     qtbot_wait(0.2)
@@ -161,7 +164,7 @@ def main() -> int:
     parser.add_argument("--soak", type=float, default=60.0, help="seconds with the slow chain")
     parser.add_argument("--startup-runs", type=int, default=3)
     args = parser.parse_args()
-    print(machine())
+    header("gui: startup, display path, latency, responsiveness")
     ok = bench_startup(args.startup_runs)
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication

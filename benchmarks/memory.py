@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks._common import verdict
+from benchmarks._common import header, target
 from visionapp.core import registry
 from visionapp.core.outputs import AtomicVideoWriter
 from visionapp.core.pipeline import process_batch
@@ -24,6 +24,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--frames", type=int, default=10_000)
     args = parser.parse_args()
+    header("memory: RSS growth over a long run through a chain")
     proc = psutil.Process()
     chain = (registry.create("adjust.brightness_contrast", {"alpha": 1.2}),
              registry.create("canny", {"view": "blend"}),
@@ -45,8 +46,9 @@ def main() -> int:
     before, after = rss[WARMUP] / 2**20, rss[args.frames - 1] / 2**20
     print(f"{report.frames} frames at {report.fps:.0f} fps; RSS after {WARMUP} frames "
           f"{before:.1f} MB, after {args.frames}: {after:.1f} MB")
-    print(f"RSS growth: {growth_mb:+.1f} MB (target < 50 MB) {verdict(growth_mb < 50)}")
-    return 0 if growth_mb < 50 else 1
+    ok = target("memory.rss_growth", growth_mb < 50,
+                f"RSS growth: {growth_mb:+.1f} MB (target < 50 MB)")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

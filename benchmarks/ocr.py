@@ -16,7 +16,7 @@ import argparse
 import statistics
 import time
 
-from benchmarks._common import machine, verdict
+from benchmarks._common import header, target
 from visionapp.core import registry
 from visionapp.core.types import Frame
 from visionapp.processors.ocr_samples import (
@@ -37,9 +37,9 @@ def main() -> int:
     args = parser.parse_args()
     samples = synthetic_set(args.per_condition, args.seed)
     fonts = ", ".join(p.stem for p in system_fonts())
+    header("ocr: character error rate and ms/page, Tesseract vs RapidOCR")
     print(f"OCR benchmark: {len(samples)} rendered pages ({args.per_condition} per condition, "
           f"fonts {fonts}, 18-32 px, seed {args.seed}); ocr with auto_rotate and deskew")
-    print(machine())
     processors = {e: registry.create("ocr", {"engine": e, "auto_rotate": True, "deskew": True})
                   for e in ENGINES}
     for processor in processors.values():  # load the engines, untimed
@@ -58,9 +58,9 @@ def main() -> int:
     def mean(values: list[float]) -> float:
         return statistics.fmean(values) if values else float("nan")
 
-    header = f"{'condition':<14}" + "".join(f"{e + ' CER':>16}{'ms/page':>10}" for e in ENGINES)
-    print(header)
-    print("-" * len(header))
+    columns = f"{'condition':<14}" + "".join(f"{e + ' CER':>16}{'ms/page':>10}" for e in ENGINES)
+    print(columns)
+    print("-" * len(columns))
     for condition in (*CONDITIONS, "all"):
         row = f"{condition:<14}"
         for engine in ENGINES:
@@ -80,9 +80,10 @@ def main() -> int:
     hard = {c: mean(cer[best][c]) for c in CONDITIONS if c != "clean"}
     ok_clean = clean <= CLEAN_TARGET
     ok_hard = all(v <= HARD_TARGET for v in hard.values())
-    print(f"target clean CER <= {CLEAN_TARGET:.0%}: {clean:.2%} {verdict(ok_clean)}")
-    print(f"target skewed/turned/noisy/low-contrast CER <= {HARD_TARGET:.0%}: "
-          + ", ".join(f"{c} {v:.2%}" for c, v in hard.items()) + f" {verdict(ok_hard)}")
+    target("ocr.clean_cer", ok_clean, f"clean CER {clean:.2%} (target <= {CLEAN_TARGET:.0%})")
+    target("ocr.hard_cer", ok_hard, "skewed/turned/noisy/low-contrast CER "
+           + ", ".join(f"{c} {v:.2%}" for c, v in hard.items())
+           + f" (target <= {HARD_TARGET:.0%})")
     return 0 if ok_clean and ok_hard else 1
 
 

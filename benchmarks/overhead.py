@@ -13,7 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from benchmarks._common import interleaved, median, shared, verdict
+from benchmarks._common import header, interleaved, median, shared, target
 from visionapp.core import registry
 from visionapp.core.pipeline import run
 from visionapp.core.sources import open_source
@@ -25,6 +25,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    header("overhead: haar / template through the chain vs direct OpenCV")
     with open_source(str(shared("data/videos/selfie_segmentation_web.mp4"))) as source:
         frames = [f for _, f in zip(range(args.frames), source, strict=False)]
     tmp = Path(tempfile.mkdtemp())
@@ -64,10 +65,10 @@ def main() -> int:
         times = interleaved({"direct": direct, "pipeline": through_pipeline(name)}, args.rounds)
         t_direct, t_pipe = median(times["direct"]), median(times["pipeline"])
         ratio = t_direct / t_pipe
-        ok &= ratio >= 0.95
-        print(f"{name:9s} direct {1000 * t_direct / len(frames):7.2f} ms/frame   pipeline "
-              f"{1000 * t_pipe / len(frames):7.2f} ms/frame   ratio {ratio:.3f} (target >= 0.95) "
-              f"{verdict(ratio >= 0.95)}")
+        ok &= target(f"overhead.{name}", ratio >= 0.95,
+                     f"{name:9s} direct {1000 * t_direct / len(frames):7.2f} ms/frame   pipeline "
+                     f"{1000 * t_pipe / len(frames):7.2f} ms/frame   ratio {ratio:.3f} "
+                     f"(target >= 0.95)")
     return 0 if ok else 1
 
 

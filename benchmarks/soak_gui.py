@@ -31,7 +31,7 @@ import psutil
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from benchmarks._common import machine, verdict  # noqa: E402
+from benchmarks._common import machine, target  # noqa: E402
 
 PROBE_MS = 10
 SAMPLE_MS = 1000
@@ -152,8 +152,7 @@ class Soak:
     def report(self) -> bool:
         """Print the results; True when every target is met."""
         if self.base is None:  # the guard stopped the warm-up
-            print(f"refcount LEAK {self.leak} {verdict(False)}")
-            print(f"soak: {verdict(False)}")
+            target("soak_gui.refcounts", False, f"refcount LEAK {self.leak}")
             return False
         elapsed = max(self.t_end - self.t_start, 1e-9)
         fps = self.shown / elapsed
@@ -164,33 +163,35 @@ class Soak:
         first = rate(self.samples, 0, third)
         last = rate(self.samples, elapsed - third, elapsed)
         ok_fps = first > 0 and last >= FPS_KEEP * first
-        print(f"shown fps: first third {first:.1f}, last third {last:.1f} "
-              f"(target last >= {FPS_KEEP:.0%} of first) {verdict(ok_fps)}")
+        target("soak_gui.fps", ok_fps, f"shown fps: first third {first:.1f}, last third "
+                                       f"{last:.1f} (target last >= {FPS_KEEP:.0%} of first)")
         base, end = self.base or (0, 0), self.end or (0, 0)
         d_true, d_none = end[0] - base[0], end[1] - base[1]
         ok_refs = self.leak is None and min(d_true, d_none) >= -REFCOUNT_TOLERANCE
-        print(f"refcount drift: True {base[0]} → {end[0]} ({d_true:+d}), None {base[1]} → "
-              f"{end[1]} ({d_none:+d}) (target: no fall beyond {REFCOUNT_TOLERANCE}) "
-              f"{verdict(ok_refs)}" + (f"; LEAK {self.leak}" if self.leak else ""))
+        target("soak_gui.refcounts", ok_refs,
+               f"refcount drift: True {base[0]} → {end[0]} ({d_true:+d}), None {base[1]} → "
+               f"{end[1]} ({d_none:+d}) (target: no fall beyond {REFCOUNT_TOLERANCE})"
+               + (f"; LEAK {self.leak}" if self.leak else ""))
         growth = self.rss_mb[1] - self.rss_mb[0]
         peak = max((s[2] for s in self.samples), default=self.rss_mb[1])
         # RSS at the end of each third: a leak keeps climbing, allocator warm-up levels off.
         thirds = [next((r for t, _, r in reversed(self.samples) if t <= k * third), 0.0)
                   for k in (1, 2)]
         ok_rss = growth < RSS_TARGET_MB
-        print(f"RSS: {self.rss_mb[0]:.1f} MB after warm-up → {thirds[0]:.1f} → {thirds[1]:.1f} → "
-              f"{self.rss_mb[1]:.1f} MB at the end ({growth:+.1f} MB, peak {peak:.1f}) "
-              f"(target < {RSS_TARGET_MB:.0f} MB) {verdict(ok_rss)}")
+        target("soak_gui.rss", ok_rss,
+               f"RSS: {self.rss_mb[0]:.1f} MB after warm-up → {thirds[0]:.1f} → {thirds[1]:.1f} "
+               f"→ {self.rss_mb[1]:.1f} MB at the end ({growth:+.1f} MB, peak {peak:.1f}) "
+               f"(target < {RSS_TARGET_MB:.0f} MB)")
         gaps = np.frombuffer(self.gaps_ms, dtype=np.float64)
         p99 = float(np.percentile(gaps, 99)) if gaps.size else float("nan")
         ok_stall = gaps.size > 0 and p99 < STALL_TARGET_MS
-        print(f"event-loop stall: p99 {p99:.1f} ms, max {gaps.max() if gaps.size else 0:.1f} ms "
-              f"over {gaps.size} probes of {PROBE_MS} ms (target p99 < {STALL_TARGET_MS:.0f}) "
-              f"{verdict(ok_stall)}")
-        print(f"window alive at the end (visible, worker running, a frame in the last 5 s): "
-              f"{self.alive_at_end} {verdict(self.alive_at_end)}")
+        target("soak_gui.stall", ok_stall,
+               f"event-loop stall: p99 {p99:.1f} ms, max {gaps.max() if gaps.size else 0:.1f} ms "
+               f"over {gaps.size} probes of {PROBE_MS} ms (target p99 < {STALL_TARGET_MS:.0f})")
+        target("soak_gui.alive", self.alive_at_end,
+               "window alive at the end (visible, worker running, a frame in the last 5 s): "
+               f"{self.alive_at_end}")
         ok = ok_fps and ok_refs and ok_rss and ok_stall and self.alive_at_end
-        print(f"soak: {verdict(ok)}")
         return ok
 
 

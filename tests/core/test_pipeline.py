@@ -1,4 +1,5 @@
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -53,6 +54,23 @@ def test_process_batch_keeps_order_and_counts():
     assert seen[0][1] == (240, 320, 3)
     p50, p95 = report.stats.percentiles("canny")
     assert 0 < p50 <= p95
+
+
+def test_process_batch_reports_the_cpu_time_of_each_stage():
+    class Busy:
+        name = "busy"
+
+        def __call__(self, frame):
+            end = time.thread_time() + 0.01  # 10 ms of CPU on the processing thread
+            while time.thread_time() < end:
+                pass
+            return Result(self.name)
+
+    with open_source("demo:frames=10,size=160x120") as source:
+        report = process_batch(source, (Busy(),), lambda f, r, img: None)
+    assert set(report.stage_cpu_s) == {"reader", "process", "writer"}
+    assert report.stage_cpu_s["process"] >= 0.1
+    assert report.stage_cpu_s["writer"] < report.stage_cpu_s["process"]
 
 
 def test_process_batch_reraises_writer_errors_without_hanging():

@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -88,6 +88,9 @@ class BatchReport:
     stats: RollingStats | None = None
     opencv_threads: int = 0  # what OpenCV's own thread pool was set to after warm-up
     stopped: bool = False  # ended by the caller's ``stop`` before the source ran out
+    # CPU seconds each stage's own thread used (reader, process, writer): where the time went,
+    # apart from the libraries' worker threads (FFmpeg's decoder, OpenCV's pool)
+    stage_cpu_s: dict[str, float] = field(default_factory=dict)
 
     @property
     def fps(self) -> float:
@@ -123,13 +126,17 @@ class _Stage(threading.Thread):
         self._body = target
         self._abort = stop
         self.error: BaseException | None = None
+        self.cpu_s = 0.0  # CPU time this thread used, once it has ended
 
     def run(self) -> None:
+        start = time.thread_time()
         try:
             self._body()
         except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
             self.error = exc
             self._abort.set()
+        finally:
+            self.cpu_s = time.thread_time() - start
 
 
 def process_batch(
@@ -269,6 +276,8 @@ def process_batch(
         stop.set()
         read_thread.join(timeout=5)
         report.seconds = time.perf_counter() - t_start
+        report.stage_cpu_s = {stage.name.removeprefix("batch-"): stage.cpu_s
+                              for stage in stages if not stage.is_alive()}
         cv2.setNumThreads(threads_before)
     for stage in stages:
         if stage.error is not None:

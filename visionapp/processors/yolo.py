@@ -7,6 +7,10 @@
   CPUs; with a CUDA GPU, TensorRT when installed, else PyTorch on the GPU) and caches the export
   in the user cache under the weights' hash, image size and backend. If the export fails the
   processor says so and uses PyTorch.
+- ``precision`` (auto | fp32 | bf16 | int8) sets what the OpenVINO export computes in; int8 is
+  quantized offline on frames of the source or of a folder/video named in ``calibration``, and
+  auto measures which is fastest here within an accuracy guard and says which it chose
+  (:mod:`visionapp.processors.yolo_precision`).
 - Loading is weights-only (:mod:`visionapp.processors.ultralytics_safe`): a checkpoint that
   names any Python object outside Ultralytics' allow-list is refused before anything in it runs,
   and Ultralytics never pip-installs anything.
@@ -40,6 +44,7 @@ from visionapp.core.nms import nms, suppressors
 from visionapp.core.params import ProcessorBase, Rule, param
 from visionapp.core.types import Detections, Frame, Result
 from visionapp.core.view_edits import ViewEdit
+from visionapp.processors import yolo_precision, yolo_quantize
 from visionapp.processors.ultralytics_safe import check_checkpoint, load_yolo
 
 log = logging.getLogger(__name__)
@@ -100,8 +105,11 @@ def input_hw(frame_hw: tuple[int, int], imgsz: int, stride: int = 32) -> tuple[i
     return (int(np.ceil(h * scale / stride) * stride), int(np.ceil(w * scale / stride) * stride))
 
 
-def export_path(pt: Path, shape_hw: tuple[int, int], fmt: str) -> Path:
+def export_path(pt: Path, shape_hw: tuple[int, int], fmt: str, variant: str = "") -> Path:
+    """Where the export of ``pt`` for one input shape lives: keyed by the weights' hash, the shape,
+    the format and a variant (``int8-<calibration>`` for a quantized OpenVINO model)."""
     key = f"{weights.sha256_of(pt)[:16]}_{shape_hw[0]}x{shape_hw[1]}_{fmt}"
+    key += f"_{variant}" if variant else ""
     suffix = {"openvino": "_openvino_model", "engine": ".engine", "onnx": ".onnx"}[fmt]
     return paths.user_cache_dir() / "exports" / key / f"{pt.stem}{suffix}"
 
@@ -135,18 +143,25 @@ def export_model(pt: Path, shape_hw: tuple[int, int], fmt: str) -> Path:
 class _Runtime:
     """A loaded model and the stream its tracker (inside Ultralytics) follows."""
 
-    def __init__(self, model: Any, backend: str, note: str, shape_hw: tuple[int, int] | None):
+    def __init__(self, model: Any, backend: str, note: str, shape_hw: tuple[int, int] | None,
+                 precision: str = "fp32"):
         self.model = model
         self.backend = backend
         self.note = note
         self.shape_hw = shape_hw  # the fixed input of an export made here; None: any size
+        self.precision = precision
+        self.compiled: dict[str, Any] = {}  # what OpenVINO compiled to, read back after loading
         self.lock = threading.Lock()
         self.stream_id: int | None = None  # the stream the tracker has seen; None: no tracks
 
 
-def load_runtime(path: Path, backend: str, shape_hw: tuple[int, int], device: str) -> _Runtime:
+def load_runtime(path: Path, backend: str, shape_hw: tuple[int, int], device: str,
+                 precision: str = "fp32", calibration: str = "") -> _Runtime:
     """Load (exporting first for ``backend="accelerate"``) the weights at ``path``; the model
-    cache calls this once per file version and settings."""
+    cache calls this once per file version and settings.
+
+    ``precision`` applies to OpenVINO models: fp32/bf16 pin the compiled float precision; int8
+    loads the quantized export calibrated on ``calibration`` (which must exist by now)."""
     note = ""
     target = path
     exported = None
@@ -156,7 +171,12 @@ def load_runtime(path: Path, backend: str, shape_hw: tuple[int, int], device: st
         fmt = accelerated_format()
         if fmt != "pytorch":
             try:
-                target = export_model(path, shape_hw, fmt)
+                quantized = int8_path(path, shape_hw, calibration) if (
+                    precision == "int8" and fmt == "openvino") else None
+                if quantized is None or not quantized.exists():
+                    precision = "fp32" if precision == "int8" else precision
+                    quantized = export_model(path, shape_hw, fmt)
+                target = quantized
                 used, exported = fmt, shape_hw
             except ModelNotFound:
                 raise  # the weights themselves are refused or damaged: no fallback loads them
@@ -164,13 +184,44 @@ def load_runtime(path: Path, backend: str, shape_hw: tuple[int, int], device: st
                 log.warning("export of %s to %s failed: %s", path.name, fmt, exc)
                 note = f"{fmt} export failed ({type(exc).__name__}: {exc}); using PyTorch"
     model = load_yolo(target)
+    compiled: dict[str, Any] = {}
+    if used == "openvino":
+        yolo_precision.pin_openvino(model, target, precision, compiled)
+    else:
+        precision = "fp32"
     if used == "pytorch":
         try:
             model.to(device)
         except (RuntimeError, AssertionError) as exc:
             raise BadInput(f"yolo.detect device {device!r} is not usable here ({exc}); choose "
                            "device=cpu") from None
-    return _Runtime(model, used, note, exported)
+    runtime = _Runtime(model, used, note, exported, precision)
+    runtime.compiled = compiled
+    return runtime
+
+
+def int8_path(pt: Path, shape_hw: tuple[int, int], calibration: str) -> Path:
+    """The INT8 OpenVINO export of ``pt``, keyed also by its calibration frames: ``source``
+    (the frames of the source it first ran on) or the id of the named folder/video."""
+    tag = yolo_quantize.calibration_id(calibration) if calibration else "source"
+    return export_path(pt, shape_hw, "openvino", f"int8-{tag}")
+
+
+def precision_plan(pt: Path, shape_hw: tuple[int, int], requested: str,
+                   calibration: str) -> yolo_precision.Plan:
+    """The precision plan of an OpenVINO export of ``pt`` (one per configuration and version of
+    the weights: retraining to the same file name makes a new plan, keyed by the new hash)."""
+    def make() -> yolo_precision.Plan:
+        if calibration:
+            yolo_quantize.check_calibration_path(calibration)
+        int8_dir = int8_path(pt, shape_hw, calibration)
+        decision = int8_dir.parent.with_name(int8_dir.parent.name.replace("_int8-", "_auto-"))
+        return yolo_precision.Plan(requested, shape_hw, calibration,
+                                   functools.partial(export_model, pt, shape_hw, "openvino"),
+                                   int8_dir, decision / "decision.json")
+
+    return yolo_precision.plan_for((str(pt), MODELS.mtime_ns(pt), shape_hw, requested, calibration),
+                                   make)
 
 
 def class_ids(names: dict[int, str], wanted: str) -> list[int] | None:
@@ -198,6 +249,15 @@ def _detections(boxes, names: dict[int, str], with_tracks: bool) -> Detections:
     return Detections(xyxy, conf, cls, tuple(names[int(c)] for c in cls), track)
 
 
+def _ran_in(rt: _Runtime) -> str:
+    """fp32, bf16 or int8: what the model computed in (an OpenVINO model compiled with its
+    default reports the float precision OpenVINO chose)."""
+    if rt.precision in ("fp32", "bf16", "int8"):
+        return rt.precision
+    compiled = rt.compiled.get("inference_precision", "")
+    return {"f32": "fp32", "bf16": "bf16", "f16": "fp16"}.get(compiled, "fp32")
+
+
 @dataclass(frozen=True)
 class YoloDetect(ProcessorBase):
     """Ultralytics YOLO object detection; "show candidates" draws what NMS removed and why."""
@@ -217,6 +277,11 @@ class YoloDetect(ProcessorBase):
     explain: int = param(0, min=0, max=999, help="kept box (by rank) whose suppressed boxes "
                                                  "are labelled with their IoU")
     tracker: str = param("none", choices=("none", "bytetrack", "botsort"))
+    precision: str = param("auto", choices=yolo_precision.REQUESTS,
+                           help="OpenVINO export: auto measures the fastest here within an "
+                                "accuracy guard; int8 is calibrated on your frames")
+    calibration: str = param("", kind="path", help="int8 calibration frames: a folder of images "
+                                                   "or a video; empty: this source's frames")
     trail_length: int = param(20, min=0, max=200, help="tracked points drawn per object")
 
     rules: ClassVar[tuple[Rule, ...]] = (
@@ -229,11 +294,21 @@ class YoloDetect(ProcessorBase):
 
         PyTorch and ready exports load exactly the runtime the first frame will use; a ``.pt``
         to be exported for this machine is checked weights-only here and exported on the first
-        frame, whose size the export depends on."""
+        frame, whose size the export depends on — except for int8 with named calibration
+        frames, which is built here for their shape."""
         path = resolve_weights(self.weights)
+        if self.calibration:
+            yolo_quantize.check_calibration_path(self.calibration)
         if self.backend == "accelerate" and path.suffix == ".pt":
             stat = path.stat()
             check_checkpoint(str(path), stat.st_mtime_ns, stat.st_size)
+            if (self.calibration and self.precision in ("int8", "auto")
+                    and accelerated_format() == "openvino"):
+                # A batch run with named calibration frames builds int8 now, for frames shaped
+                # like them, so the whole output is computed alike.
+                hw = yolo_quantize.frames_from_path(self.calibration, 1)[0].shape[:2]
+                precision_plan(path, input_hw(hw, self.imgsz), self.precision,
+                               self.calibration).wait()
         else:
             self.runtime((self.imgsz, self.imgsz))
 
@@ -249,7 +324,29 @@ class YoloDetect(ProcessorBase):
                 return f"loading YOLO ({EXPORT_NAMES[fmt]}, exported before)"
         return f"loading YOLO ({path.name})"
 
-    def runtime(self, frame_hw: tuple[int, int]) -> _Runtime:
+
+    def precision_choice(self, frame: Frame | None, frame_hw: tuple[int, int]
+                         ) -> yolo_precision.Choice:
+        """The precision to run this frame in (and the line saying why); ``frame`` feeds int8
+        calibration while it collects the source's frames. Per frame this touches no file
+        system: the weights' name is resolved through the model cache, as :meth:`runtime` does."""
+        path = MODELS.resolve("yolo", self.weights, resolve_weights)
+        capabilities = (yolo_precision.openvino_capabilities()
+                        if self.backend == "accelerate" and accelerated_format() == "openvino"
+                        else None)
+        if capabilities is None:
+            return yolo_precision.Choice("fp32")
+        if self.precision in ("fp32", "bf16"):
+            return yolo_precision.explicit(self.precision, capabilities)
+        if path.suffix != ".pt":  # a user's own OpenVINO model: compiled as OpenVINO sees fit
+            return yolo_precision.Choice("default")
+        plan = precision_plan(path, input_hw(frame_hw, self.imgsz), self.precision,
+                              self.calibration)
+        if frame is not None:
+            plan.offer(frame)
+        return plan.current()
+
+    def runtime(self, frame_hw: tuple[int, int], precision: str = "fp32") -> _Runtime:
         """The loaded model for frames of this size (an export is specific to its input shape;
         PyTorch models take any, so they are keyed by the image size alone). Each tracker
         setting gets its own model: the tracker's state lives inside it."""
@@ -262,12 +359,16 @@ class YoloDetect(ProcessorBase):
         shape = input_hw(frame_hw, self.imgsz) if (
             self.backend == "accelerate" and path.suffix == ".pt") else (self.imgsz, self.imgsz)
         load = functools.partial(load_runtime, backend=self.backend, shape_hw=shape,
-                                 device=device)
-        return MODELS.load("yolo", path, (self.backend, shape, device, self.tracker), load)
+                                 device=device, precision=precision,
+                                 calibration=self.calibration if precision == "int8" else "")
+        options = (self.backend, shape, device, self.tracker, precision,
+                   self.calibration if precision == "int8" else "")
+        return MODELS.load("yolo", path, options, load)
 
     def __call__(self, frame: Frame) -> Result:
         hw = frame.image.shape[:2]
-        rt = self.runtime(hw)
+        choice = self.precision_choice(frame, hw)
+        rt = self.runtime(hw, choice.precision)
         names = rt.model.names
         classes = class_ids(names, self.classes)
         size = list(rt.shape_hw) if rt.shape_hw else self.imgsz
@@ -295,11 +396,16 @@ class YoloDetect(ProcessorBase):
                 out = rt.model.predict(frame.image, iou=self.iou, max_det=self.max_det,
                                        **common)[0]
                 dets = _detections(out.boxes, names, with_tracks=False)
+        values["precision"] = _ran_in(rt)  # read back from the compiled model after it ran
+        if choice.pending:
+            values["precision_pending"] = choice.pending
         counts = Counter(dets.labels)
-        text.insert(0, f"YOLO {rt.backend} @{self.imgsz}: " + (
+        text.insert(0, f"YOLO {rt.backend} {values['precision']} @{self.imgsz}: " + (
             ", ".join(f"{n} {label}" for label, n in sorted(counts.items())) or "nothing"))
         if rt.note:
             text.append(rt.note)
+        if choice.note and rt.backend == "openvino":
+            text.append(choice.note)
         values["counts"] = dict(sorted(counts.items()))
         trail = self.trail_length if self.tracker != "none" and not frame.still else 0
         return Result(self.name, detections=dets, trail_length=trail, text=tuple(text),
