@@ -228,3 +228,18 @@ def test_three_classes_train_with_one_hot_targets_label_smoothing_and_mixup(tmp_
     assert card["config"]["epochs"] == 2 and card["config"]["warmup_epochs"] == 3  # resolved
     assert any("recipe: AdamW" in e.message and "mixup α 0.2" in e.message
                and "label smoothing 0.1" in e.message for e in events)
+
+
+def test_the_dialogs_augmentation_preview_is_seeded(tmp_path):
+    """A row per training image: the image, then its augmented versions (uint8 RGB); the same
+    seed draws the same grid, another seed another."""
+    from visionapp.training.classifier_data import augmentation_preview, scan
+
+    items = scan(shapes_dataset(tmp_path / "ds", per_class=6, size=40)).files["train"]
+    grid = augmentation_preview(items, image_size=32, images=2, variants=4, seed=3)
+    assert grid.shape == (2 * 32, 5 * 32, 3) and grid.dtype == np.uint8
+    np.testing.assert_array_equal(grid, augmentation_preview(items, 32, 2, 4, seed=3))
+    assert not np.array_equal(grid, augmentation_preview(items, 32, 2, 4, seed=4))
+    originals = grid[:, :32].astype(int)
+    assert any(np.abs(grid[:, 32 * k: 32 * (k + 1)].astype(int) - originals).mean() > 1
+               for k in range(1, 5))
