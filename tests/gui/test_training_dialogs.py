@@ -64,13 +64,16 @@ def test_the_form_shows_the_fields_ranges_choices_and_help(qtbot):
     assert [kind.itemData(i) for i in range(kind.count())] == list(KIND_TITLES)
     assert [kind.itemText(i) for i in range(kind.count())] == list(KIND_TITLES.values())
     epochs = classifier.editors["epochs"]
-    assert (epochs.minimum(), epochs.maximum()) == (1, 10000)
-    assert classifier.editors["epochs"].toolTip() == "passes over the training images"
+    assert (epochs.minimum(), epochs.maximum()) == (0, 10000)  # 0: the kind's own
+    assert classifier.editors["epochs"].toolTip().startswith("passes over the training images")
     lr = classifier.editors["learning_rate"]
     lr.set_value(2e-5)  # far below a fixed number of decimals: kept as written
     assert classifier.value("learning_rate") == pytest.approx(2e-5) and lr.text() == "2e-05"
     lr.stepBy(1)
     assert classifier.value("learning_rate") == pytest.approx(4e-5)
+    lr.set_value(0.0)  # 0: the kind's own rate; a step up starts at the declared step
+    lr.stepBy(1)
+    assert classifier.value("learning_rate") == pytest.approx(1e-5)
     classifier.set_value("name", "  ")
     assert classifier.value("name") == "classifier"  # an emptied field means its default
 
@@ -80,6 +83,8 @@ def test_fields_that_do_not_apply_are_disabled_with_the_reason(qtbot):
     assert form.editors["fine_tune_layers"].isEnabled()
     assert not form.editors["image_size"].isEnabled()  # the backbone's own input size
     assert "backbone's own input size" in form.editors["image_size"].toolTip()
+    assert form.editors["fine_tune_epochs"].isEnabled()  # -1: the kind's own, all layers
+    form.set_value("fine_tune_layers", 0)
     assert not form.editors["fine_tune_epochs"].isEnabled()  # fine-tune layers is 0
     form.set_value("fine_tune_layers", 30)
     assert form.editors["fine_tune_epochs"].isEnabled()

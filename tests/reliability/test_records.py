@@ -259,8 +259,8 @@ def test_cnn_lab_answers_are_in_the_record(every_processor_record):
     channels = values("channels")
     assert channels["channels"] == ["H", "S", "V"]
     assert all(abs(sum(h) - 1) < 1e-3 for h in channels["histograms"])
-    features = values("cnn.features")  # the better CNN at 32×32: first conv keeps the size
-    assert features["layer"] == "conv1_1" and features["shape"] == [32, 32, 32]
+    features = values("cnn.features")  # the better CNN at 32×32: its stride-2 stem halves it
+    assert features["layer"] == "conv0" and features["shape"] == [16, 16, 32]
     assert len(features["channels"]) == 16 == len(set(features["channels"]))
     assert values("cnn.features filters")["shape"] == [3, 3, 3, 32]
 

@@ -70,7 +70,7 @@ def test_detector_name_must_be_a_plain_file_name(tmp_path, models_dir, capsys, n
 
 
 @pytest.mark.parametrize(("option", "value", "field", "allowed"), [
-    ("--epochs", "0", "epochs", "use an int in [1, "),
+    ("--epochs", "-1", "epochs", "use an int in [0, "),  # 0: the kind's own epochs
     ("--batch", "0", "batch", "use an int in [1, "),
     ("--lr", "nan", "learning_rate", "not a finite number"),
     ("--lr", "inf", "learning_rate", "not a finite number"),
@@ -107,8 +107,8 @@ def test_detector_numbers_are_checked_up_front(tmp_path, models_dir, capsys, opt
 def test_configs_check_themselves_for_every_caller(tmp_path):
     """The Qt-free generators get configs that cannot hold bad values (the dialogs build the
     same configs)."""
-    with pytest.raises(ParameterError, match="epochs=0"):
-        ClassifierConfig(str(tmp_path), epochs=0)
+    with pytest.raises(ParameterError, match="epochs=-1"):
+        ClassifierConfig(str(tmp_path), epochs=-1)
     with pytest.raises(ParameterError, match="learning_rate=nan"):
         ClassifierConfig(str(tmp_path), learning_rate=float("nan"))
     with pytest.raises(ParameterError, match="kind='resnet'"):

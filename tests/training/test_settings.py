@@ -73,7 +73,9 @@ def test_model_kinds_are_listed_once():
 
 
 @pytest.mark.parametrize(("changes", "match"), [
-    ({"epochs": 0}, r"train-classifier\.epochs=0 is out of range; use an int in \[1, 10000\]"),
+    ({"epochs": -1}, r"train-classifier\.epochs=-1 is out of range; use an int in \[0, 10000\]"),
+    ({"label_smoothing": 0.7}, r"label_smoothing=0\.7 is out of range"),
+    ({"flip_tta": "yes"}, "flip_tta='yes' is not allowed; choose one of: auto, flip, none"),
     ({"learning_rate": math.inf}, "learning_rate=inf is not a finite number"),
     ({"fine_tune_lr": math.nan}, "fine_tune_lr=nan is not a finite number"),
     ({"kind": "resnet"}, "kind='resnet' is not allowed; choose one of: course, better"),
@@ -106,10 +108,15 @@ def test_fields_that_do_not_apply_say_why():
     assert set(course) >= {"backbone_weights", "dropout", "l2"}
     assert "image_size" not in course and "epochs" not in course
     transfer = inapplicable(ClassifierConfig, {**defaults, "fine_tune_layers": 20})
-    assert set(transfer) == {"image_size"}
+    assert set(transfer) == {"image_size", "patience"}  # the kind's own schedule: cosine
+    # -1 (the kind's own: all layers) fine-tunes; only 0 turns fine-tuning off.
+    assert "fine_tune_epochs" not in inapplicable(ClassifierConfig, defaults)
+    off = inapplicable(ClassifierConfig, {**defaults, "fine_tune_layers": 0})
+    assert "fine-tune layers is 0" in off["fine_tune_epochs"]
     better = inapplicable(ClassifierConfig, {**defaults, "kind": "better", "augment": False})
-    assert {"augmentation", "patience"} <= set(better)  # better: a cosine schedule by default
+    assert {"augmentation", "flip_tta", "patience"} <= set(better)  # better: cosine by default
+    assert "warmup_epochs" not in better
     plateau = inapplicable(ClassifierConfig, {**defaults, "kind": "better",
                                               "schedule": "plateau"})
-    assert "patience" not in plateau
+    assert "patience" not in plateau and "warm-up" in plateau["warmup_epochs"]
     assert inapplicable(DetectorConfig, {s.name: s.default for s in specs(DetectorConfig)}) == {}

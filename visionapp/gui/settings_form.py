@@ -87,7 +87,9 @@ class IntBox(QSpinBox):
 class FloatBox(QDoubleSpinBox):
     """Shows values as written (1e-05, 0.3), never rounded to a fixed number of decimals. Over a
     positive range of three decades or more (learning rates) a step doubles or halves the value;
-    otherwise it adds a round step about a hundredth of the range."""
+    otherwise it adds a round step about a hundredth of the range. A range from 0 ("0: the
+    automatic value") with a declared ``step`` counts its decades from that step, and stepping
+    up from 0 starts there."""
 
     def __init__(self, spec: ParamSpec):
         super().__init__()
@@ -95,7 +97,8 @@ class FloatBox(QDoubleSpinBox):
         hi = spec.max if spec.max is not None else 1e9
         self.setDecimals(12)
         self.setRange(lo, hi)
-        self.geometric = lo > 0 and hi / lo >= 1e3
+        floor = lo if lo > 0 else (spec.step or 0) if lo == 0 else 0
+        self.geometric = floor > 0 and hi / floor >= 1e3
         self.setSingleStep(spec.step or 10 ** round(math.log10((hi - lo) / 100)))
         self.edited = self.valueChanged
 
@@ -121,7 +124,10 @@ class FloatBox(QDoubleSpinBox):
 
     def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt API
         if self.geometric:
-            self.setValue(self.value() * 2.0 ** steps)
+            value = self.value()
+            if value <= 0 < steps:  # from 0 (automatic) to the declared step
+                value = self.singleStep() / 2
+            self.setValue(value * 2.0 ** steps)
         else:
             super().stepBy(steps)
 

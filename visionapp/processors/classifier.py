@@ -33,6 +33,7 @@ class LoadedClassifier:
     model: Any
     class_names: tuple[str, ...]
     image_size: int
+    flip_tta: bool = False  # average with the mirror image's prediction (the card says so)
 
 
 def _keras_archive_problem(path: Path) -> str | None:
@@ -82,6 +83,7 @@ def read_classifier(model_path: Path) -> LoadedClassifier:
         card = json.loads(card_path.read_text(encoding="utf-8"))
         class_names = tuple(card["class_names"])
         image_size = int(card["image_size"])
+        flip_tta = card.get("test_time_augmentation", "none") == "flip"
     except (ValueError, KeyError, TypeError) as exc:
         raise BadInput(f"{card_path} is not a visionapp model card ({type(exc).__name__}); "
                        f"restore the card saved with the model, or {_retrain(model_path)}"
@@ -112,7 +114,7 @@ def read_classifier(model_path: Path) -> LoadedClassifier:
     if shape[1] is not None and shape[1] != image_size:
         raise BadInput(f"{Path(path).name} takes {shape[1]}×{shape[2]} images but its card "
                        f"says {image_size}; retrain or restore the matching card")
-    return LoadedClassifier(model, class_names, image_size)
+    return LoadedClassifier(model, class_names, image_size, flip_tta)
 
 
 def bars(names: tuple[str, ...], probs: np.ndarray, top_k: int) -> list[str]:
@@ -153,7 +155,11 @@ class Classifier(ProcessorBase):
                           for c in crops_rgb]).astype(np.float32)
         from visionapp.processors.keras_inference import class_probabilities
 
-        return class_probabilities(loaded.model(batch, training=False))
+        out = np.asarray(loaded.model(batch, training=False), np.float64)
+        if loaded.flip_tta:  # as the model was evaluated: the mean with the mirror image's
+            mirrored = np.ascontiguousarray(batch[:, :, ::-1])
+            out = (out + np.asarray(loaded.model(mirrored, training=False), np.float64)) / 2
+        return class_probabilities(out)
 
     def __call__(self, frame: Frame) -> Result:
         loaded = self.loaded()

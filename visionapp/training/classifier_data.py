@@ -1,5 +1,5 @@
 """Image-folder datasets for the classifier: scanning (junk reported, never fatal mid-epoch),
-a seeded stratified split, and the tf.data input pipeline with Keras augmentation layers.
+a seeded stratified split, and the tf.data input pipeline (augmentation: classifier_augment).
 
 A dataset is a folder with one subfolder per class (``cats/``, ``dogs/``, …), or the same already
 split into ``train/``, ``validation/`` (or ``val/``) and optionally ``test/``.
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from visionapp.core.errors import BadInput
 from visionapp.core.sources import IMAGE_SUFFIXES, natural_key
+from visionapp.training.classifier_augment import Augmentation, augmentation, mixup
 
 SPLIT_NAMES = {"train": "train", "validation": "val", "val": "val", "test": "test"}
 SHOW = 5
@@ -141,115 +142,86 @@ def split(items: list[tuple[str, int]], n_classes: int, val_fraction: float,
 # ----------------------------------------------------------------------------- tf.data
 
 
-@dataclass(frozen=True)
-class Augmentation:
-    """Random training-time changes to a batch of 0–255 images: every geometric change (flip,
-    rotation, zoom, shear, shift) composed into one affine map per image, so each image is
-    resampled once (one interpolation, one pass over the pixels) instead of once per change;
-    then contrast and brightness. Ranges follow Keras' preprocessing layers: ``rotation`` a
-    fraction of a full turn, ``zoom`` and ``shift`` fractions of the image size, ``shear`` in
-    degrees."""
-
-    flip: bool = True
-    rotation: float = 0.0
-    zoom: float = 0.0
-    zoom_aspect: bool = False  # zoom x and y independently (as ImageDataGenerator does)
-    shear: float = 0.0
-    shift: float = 0.0
-    contrast: float = 0.0
-    brightness: float = 0.0  # fraction of 255
-
-    def __call__(self, images, training: bool = True):
-        import math
-
-        import keras
-        import tensorflow as tf
-
-        if not training:
-            return images
-        images = tf.convert_to_tensor(images, tf.float32)
-        n = tf.shape(images)[0]
-        h, w = tf.cast(tf.shape(images)[1], tf.float32), tf.cast(tf.shape(images)[2], tf.float32)
-
-        def uniform(limit):
-            return tf.random.uniform((n,), -limit, limit)
-
-        angle = uniform(self.rotation * 2 * math.pi)
-        zoom_x = 1 + uniform(self.zoom)
-        zoom_y = 1 + uniform(self.zoom) if self.zoom_aspect else zoom_x
-        shear = tf.tan(uniform(math.radians(self.shear)))
-        flip = tf.where(tf.random.uniform((n,)) < 0.5, -1.0, 1.0) if self.flip else tf.ones(n)
-        cos, sin = tf.cos(angle), tf.sin(angle)
-        # Output pixel p maps to input pixel centre + A·(p − centre) + shift, with
-        # A = flip · rotation · shear · zoom.
-        a00, a01 = flip * cos * zoom_x, flip * (cos * shear - sin) * zoom_y
-        a10, a11 = sin * zoom_x, (sin * shear + cos) * zoom_y
-        cx, cy = (w - 1) / 2, (h - 1) / 2
-        tx, ty = uniform(self.shift) * w, uniform(self.shift) * h
-        transform = tf.stack([a00, a01, cx + tx - a00 * cx - a01 * cy,
-                              a10, a11, cy + ty - a10 * cx - a11 * cy,
-                              tf.zeros(n), tf.zeros(n)], axis=1)
-        images = keras.ops.image.affine_transform(images, transform, fill_mode="reflect")
-        if self.contrast:
-            mean = tf.reduce_mean(images, axis=(1, 2, 3), keepdims=True)
-            factor = tf.reshape(1 + uniform(self.contrast), (-1, 1, 1, 1))
-            images = (images - mean) * factor + mean
-        if self.brightness:
-            images = images + tf.reshape(uniform(self.brightness * 255), (-1, 1, 1, 1))
-        return tf.clip_by_value(images, 0, 255)
-
-
-def augmentation(style: str = "standard") -> Augmentation:
-    """``standard``: flip, rotate, zoom, shift, contrast, brightness. ``course``: the course
-    notes' ImageDataGenerator settings — horizontal flip, zoom 0.2 (x and y independently),
-    shear 0.2°."""
-    if style == "course":
-        return Augmentation(flip=True, zoom=0.2, zoom_aspect=True, shear=0.2)
-    return Augmentation(flip=True, rotation=0.08, zoom=0.15, shift=0.1, contrast=0.2,
-                        brightness=0.15)
-
-
 def pipeline(items: list[tuple[str, int]], image_size: int, batch: int, *, training: bool,
-             augment=None, seed: int = 1337):
-    """Decode + resize in parallel, cache the decoded images, shuffle (training), batch,
-    augment (training), prefetch. Yields (float32 0–255 images, labels)."""
+             augment: Augmentation | None = None, seed: int = 1337, n_classes: int = 2,
+             mixup_alpha: float = 0.0):
+    """Decode + resize in parallel, cache the decoded images (uint8: a quarter of float32's
+    memory, and the same rounding the live processor's resize makes), shuffle (training), batch,
+    augment and mix up (training), prefetch. Yields (float32 0–255 images, labels): labels are
+    class indices for two classes (one sigmoid output), one-hot rows for more (softmax), and
+    blended when mixed up.
+
+    Training batches are augmented by one NumPy/OpenCV call per batch on a single tf.data
+    thread, so on a small CPU the input pipeline takes a sliver of one core beside the model's
+    threads instead of competing with them (measured in benchmarks/classifier_pipeline.py)."""
+    import numpy as np
     import tensorflow as tf
 
     paths = [p for p, _ in items]
-    labels = [label for _, label in items]
-    ds = tf.data.Dataset.from_tensor_slices((paths, labels))
+    labels = np.array([label for _, label in items], np.int32)
+    targets = (labels.astype(np.float32) if n_classes == 2
+               else np.eye(n_classes, dtype=np.float32)[labels])
+    ds = tf.data.Dataset.from_tensor_slices((paths, targets))
 
-    def load(path, label):
+    def load(path, target):
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image = tf.image.resize(image, (image_size, image_size), antialias=True)
+        shape = tf.shape(image)
+        # Shrinking averages the pixels each output pixel covers, as the live processor's
+        # cv2.INTER_AREA does (and at 2.5× the speed of an antialiased bilinear resize here);
+        # enlarging (100 px photos for a 224 px backbone) is bilinear.
+        image = tf.cond(tf.logical_and(shape[0] >= image_size, shape[1] >= image_size),
+                        lambda: tf.image.resize(image, (image_size, image_size), method="area"),
+                        lambda: tf.image.resize(image, (image_size, image_size),
+                                                antialias=True))
+        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
         image.set_shape((image_size, image_size, 3))
-        return image, label
+        return image, target
 
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).cache()
     if training:
         ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch)
-    if training and augment is not None:
-        ds = ds.map(lambda x, y: (augment(x, training=True), y),
-                    num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    if training and (augment is not None or mixup_alpha > 0):
+        rng = np.random.default_rng(seed)
+
+        def work(images, batch_targets):
+            out = (augment(images, rng=rng) if augment is not None
+                   else images.astype(np.float32))
+            if mixup_alpha > 0:
+                out, batch_targets = mixup(out, batch_targets, mixup_alpha, rng)
+            return out, batch_targets
+
+        def augmented(images, batch_targets):
+            out, mixed = tf.numpy_function(work, [images, batch_targets],
+                                           (tf.float32, tf.float32), stateful=True)
+            out.set_shape(images.shape)
+            mixed.set_shape(batch_targets.shape)
+            return out, mixed
+
+        ds = ds.map(augmented, num_parallel_calls=1)
+    else:
+        ds = ds.map(lambda images, t: (tf.cast(images, tf.float32), t))
+    options = tf.data.Options()
+    # One thread per op inside the pipeline: its work is small and runs beside the model's
+    # own intra-op threads, which should keep the cores.
+    options.threading.max_intra_op_parallelism = 1
+    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
 def augmentation_preview(items: list[tuple[str, int]], image_size: int = 128, images: int = 3,
                          variants: int = 5, seed: int = 0):
     """A grid (uint8 RGB): each row one training image, then ``variants`` augmented versions."""
-    import keras
     import numpy as np
     import tensorflow as tf
 
-    keras.utils.set_random_seed(seed)
+    rng = np.random.default_rng(seed)
     augment = augmentation()
     rows = []
     for path, _ in items[:images]:
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
         image = tf.image.resize(image, (image_size, image_size))
-        batch = tf.repeat(image[None], variants, axis=0)
-        augmented = augment(batch, training=True)
-        tiles = [image.numpy()] + [a for a in augmented.numpy()]
+        batch = np.repeat(image.numpy()[None], variants, axis=0)
+        augmented = augment(batch, training=True, rng=rng)
+        tiles = [image.numpy()] + list(augmented)
         rows.append(np.concatenate(tiles, axis=1))
     return np.clip(np.concatenate(rows, axis=0), 0, 255).astype(np.uint8)

@@ -14,8 +14,9 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from visionapp.training import classifier_recipe as recipe
 from visionapp.training.child import child_channel, child_main
-from visionapp.training.classifier import ClassifierConfig, main_schedule
+from visionapp.training.classifier import ClassifierConfig
 from visionapp.training.progress import (
     Batch,
     DatasetSummary,
@@ -49,17 +50,6 @@ def _device(emit, mixed_precision: bool):
     emit(Device(f"training on GPU {names}" + (" with mixed precision" if mixed_precision else ""),
                 gpu_names))
     return tf.distribute.get_strategy()
-
-
-def _optimizer(learning_rate: float, schedule: str, epochs: int, steps: int):
-    """Adam at a constant rate (``plateau``: ReduceLROnPlateau halves it when validation loss
-    stalls) or decaying along a cosine to zero over ``epochs`` (``cosine``: steady progress for
-    from-scratch models, whose noisy validation loss would make plateau halve it too early)."""
-    import keras
-
-    if schedule == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, epochs * steps)
-    return keras.optimizers.Adam(learning_rate)
 
 
 def _callbacks(emit, work: Path, total_epochs: int, steps: int, offset: int, t0: float,
@@ -104,16 +94,22 @@ def _callbacks(emit, work: Path, total_epochs: int, steps: int, offset: int, t0:
 
 
 def evaluate(model, items, image_size: int, batch: int, class_names: list[str],
-             split: str = "test") -> Evaluation:
+             split: str = "test", flip_tta: bool = False) -> Evaluation:
     """Accuracy, precision, recall, F1 (binary: of class 1; more classes: macro), confusion
-    matrix (rows true, columns predicted) and the most confidently wrong images."""
+    matrix (rows true, columns predicted) and the most confidently wrong images. With
+    ``flip_tta`` each prediction is the mean of the image's and its mirror image's, as the live
+    processor predicts for such a model."""
     import numpy as np
 
     from visionapp.processors.keras_inference import class_probabilities
     from visionapp.training.classifier_data import pipeline
 
-    probs = class_probabilities(
-        model.predict(pipeline(items, image_size, batch, training=False), verbose=0))
+    ds = pipeline(items, image_size, batch, training=False)
+    out = np.asarray(model.predict(ds, verbose=0), np.float64)
+    if flip_tta:
+        mirrored = ds.map(lambda x, y: (x[:, :, ::-1], y))
+        out = (out + np.asarray(model.predict(mirrored, verbose=0), np.float64)) / 2
+    probs = class_probabilities(out)
     n = len(class_names)
     truth = np.array([label for _, label in items])
     pred = probs.argmax(axis=1)
@@ -149,6 +145,7 @@ def _child(config: ClassifierConfig, work: Path) -> int:
     from visionapp.training import classifier_data as data
     from visionapp.training import classifier_models as cm
 
+    config = recipe.resolve(config)  # every auto setting becomes the kind's own
     t0 = time.perf_counter()
     try:
         dataset = data.scan(Path(config.dataset), seed=config.seed)
@@ -165,16 +162,17 @@ def _child(config: ClassifierConfig, work: Path) -> int:
     if config.kind in cm.BACKBONES:
         backbone = _backbone_weights(config, cm, weights)
         emit(Log(f"backbone weights: {backbone}"))
-    schedule = main_schedule(config.kind, config.schedule)
+    schedule = config.schedule
     steps = max(1, -(-len(dataset.files["train"]) // config.batch))
     try:
         with strategy.scope():
             built = cm.build(config.kind, n_classes, image_size=config.image_size or None,
                              backbone_weights=backbone, dropout=config.dropout, l2=config.l2)
             model = built.model
-            loss = "binary_crossentropy" if n_classes == 2 else "sparse_categorical_crossentropy"
-            model.compile(_optimizer(config.learning_rate, schedule, config.epochs, steps),
-                          loss=loss, metrics=["accuracy"])
+            loss = recipe.loss(n_classes, config.label_smoothing)
+            model.compile(recipe.optimizer(config.learning_rate, schedule, config.epochs, steps,
+                                           config.warmup_epochs, config.weight_decay),
+                          loss=loss, metrics=[recipe.accuracy(n_classes)])
     except (OSError, ValueError) as exc:
         emit(Failed(f"could not build the {config.kind} model: {exc}"))
         return 1
@@ -183,13 +181,15 @@ def _child(config: ClassifierConfig, work: Path) -> int:
                       sum(int(np.prod(w.shape)) for w in model.trainable_weights),
                       cm.summary_formulas(model)))
     size = built.image_size
-    style = config.augmentation
-    if style == "auto":
-        style = "course" if config.kind == "course" else "standard"
-    augment = data.augmentation(style) if config.augment else None
+    augment = data.augmentation(config.augmentation) if config.augment else None
+    # Mirror-image averaging only for a model trained to see a mirrored image as the same class.
+    flip_tta = config.flip_tta == "flip" and augment is not None and augment.flip
+    emit(Log(recipe.describe(config, flip_tta)))
     train_ds = data.pipeline(dataset.files["train"], size, config.batch, training=True,
-                             augment=augment, seed=config.seed)
-    val_ds = data.pipeline(dataset.files["val"], size, config.batch, training=False)
+                             augment=augment, seed=config.seed, n_classes=n_classes,
+                             mixup_alpha=config.mixup)
+    val_ds = data.pipeline(dataset.files["val"], size, config.batch, training=False,
+                           n_classes=n_classes)
     fine = config.fine_tune_layers if config.kind in cm.BACKBONES else 0
     total = config.epochs + (config.fine_tune_epochs if fine else 0)
     callbacks, best = _callbacks(emit, work, total, steps, 0, t0, schedule=schedule,
@@ -207,20 +207,20 @@ def _child(config: ClassifierConfig, work: Path) -> int:
         frozen_accuracy = None
         if fine and not stopped:
             frozen_accuracy = evaluate(model, held_out, size, config.batch,
-                                       dataset.class_names).accuracy
+                                       dataset.class_names, flip_tta=flip_tta).accuracy
             emit(Log(f"frozen backbone: held-out accuracy {frozen_accuracy:.3f}"))
             unfrozen = cm.unfreeze_top(model, fine)
             with strategy.scope():
-                fine_schedule = "cosine" if config.schedule == "auto" else schedule
-                model.compile(_optimizer(config.fine_tune_lr, fine_schedule,
-                                         config.fine_tune_epochs, steps),
-                              loss=loss, metrics=["accuracy"])
+                model.compile(recipe.optimizer(config.fine_tune_lr, schedule,
+                                               config.fine_tune_epochs, steps,
+                                               config.warmup_epochs, config.weight_decay),
+                              loss=loss, metrics=[recipe.accuracy(n_classes)])
             emit(Log(f"fine-tuning: {unfrozen} backbone layers unfrozen (batch norm kept "
                      f"frozen), learning rate {config.fine_tune_lr:g}"))
             frozen_weights = model.get_weights()
             callbacks, best = _callbacks(emit, work, total, steps, done_epochs, t0,
                                          "best_fine_tuned.weights.h5", beat=best_val,
-                                         schedule=fine_schedule, patience=config.patience)
+                                         schedule=schedule, patience=config.patience)
             model.fit(train_ds, validation_data=val_ds, initial_epoch=done_epochs,
                       epochs=done_epochs + config.fine_tune_epochs, callbacks=callbacks,
                       verbose=0)
@@ -242,7 +242,8 @@ def _child(config: ClassifierConfig, work: Path) -> int:
                     f"at learning rate {config.learning_rate:g}; try a lower one (e.g. --lr "
                     f"{config.learning_rate / 10:g}); nothing was saved"))
         return 1
-    evaluation = evaluate(model, held_out, size, config.batch, dataset.class_names, which)
+    evaluation = evaluate(model, held_out, size, config.batch, dataset.class_names, which,
+                          flip_tta)
     evaluation = replace(evaluation, frozen_accuracy=frozen_accuracy)
     emit(evaluation)
     model_file, card_file = work / "model.keras", work / "model.json"
@@ -255,6 +256,7 @@ def _child(config: ClassifierConfig, work: Path) -> int:
         "metrics": {**evaluation.scores(), "confusion": evaluation.confusion,
                     "images": evaluation.images},
         "evaluated_on": which, "config": asdict(config),
+        "test_time_augmentation": "flip" if flip_tta else "none",
         "frozen_backbone_accuracy": frozen_accuracy,
         "split": {split: [os.path.relpath(p, config.dataset) for p, _ in items]
                   for split, items in dataset.files.items()},
