@@ -144,7 +144,10 @@ class ChainPanel(QWidget):
     def apply(self, row: int, changes: Mapping[str, Any]) -> bool:
         """Set several parameters of processor ``row``, as if typed in its panel; stops at the
         first one refused (the message says why) and returns False."""
-        return all(self.set_param(row, name, value) for name, value in changes.items())
+        applied = all(self.set_param(row, name, value) for name, value in changes.items())
+        if row == self.list.currentRow():
+            self._show_params(row)  # the panel shows the new values
+        return applied
 
     def apply_or_add(self, name: str, changes: Mapping[str, Any]) -> None:
         """Apply ``changes`` to the first ``name`` processor in the chain (selecting it), or add

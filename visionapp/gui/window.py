@@ -32,6 +32,7 @@ from visionapp.gui.capture import Capture
 from visionapp.gui.chain_panel import ChainPanel
 from visionapp.gui.controls import OPEN_FILE, OPEN_FOLDER, PlaybackBar
 from visionapp.gui.live import LiveWorker
+from visionapp.gui.nms_table import NmsSync, NmsTableView
 from visionapp.gui.persistence import ChainFiles, restore_settings, save_settings
 from visionapp.gui.readouts import Readouts
 from visionapp.gui.status_line import StatusLine
@@ -64,6 +65,8 @@ class MainWindow(QMainWindow):
         self.original.hide()
         self.bar = PlaybackBar()
         self.chain = ChainPanel()
+        self.nms_view = NmsTableView()
+        self.nms = NmsSync(self.nms_view, self.chain)
         self.readouts = Readouts(self, self._latest, self._slots)
         self.gestures = ViewGestures(self.chain, self._latest, self.message)
         self.capture = Capture(self.live, self.bar, self.message, self._latest)
@@ -96,6 +99,7 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(self.chain, 1)
         right_layout.addWidget(QLabel("<b>What the processors see</b>"))
         right_layout.addWidget(self.readouts.text)
+        right_layout.addWidget(self.nms_view, 1)
         right_layout.addWidget(QLabel("<b>Performance</b>"))
         right_layout.addWidget(self.readouts.stats)
         self.splitter.addWidget(left)
@@ -224,6 +228,7 @@ class MainWindow(QMainWindow):
         self.bar.show_position(packet)
         self.chain.mark_ran(set(packet.keys))
         self.readouts.show_results(packet)
+        self.nms.show_packet(packet)
 
     def _on_painted(self, when: float) -> None:
         if self.packet is None or self.packet is self._last_shown:
