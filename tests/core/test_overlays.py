@@ -80,7 +80,7 @@ def test_labels_stay_inside_the_frame_at_the_edges(xyxy):
     tag = put_label(canvas, "person 0.87", xyxy, (0, 150, 255), style_for((240, 320)))
     x1, y1, x2, y2 = tag
     assert 0 <= x1 < x2 <= 320 and 0 <= y1 < y2 <= 240
-    assert (canvas[y1:y2, x1:x2] == (0, 150, 255)).all(axis=2).mean() > 0.5  # drawn there
+    assert (canvas[y1:y2, x1:x2] == (0, 150, 255)).all(axis=2).mean() > 0.3  # drawn there
 
 
 def test_labels_of_neighbouring_boxes_do_not_overlap():
@@ -119,8 +119,7 @@ def test_probability_bars_are_drawn_to_their_length():
 
 
 def test_classifier_bars_are_values_not_ascii():
-    pytest.importorskip("keras")
-    from visionapp.processors.classifier import bars
+    from visionapp.processors.classifier import bars  # imports no Keras until a model loads
 
     drawn = bars(("cat", "dog", "fox"), np.array([0.2, 0.7, 0.1]), 2)
     assert drawn == Bars(("dog", "cat"), (pytest.approx(0.7), pytest.approx(0.2)))

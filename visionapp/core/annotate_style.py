@@ -116,9 +116,8 @@ def place_tag(canvas: NDArray[np.uint8], text: str, anchors, color, style: Style
     order) where it stays inside the frame and overlaps no tag in ``taken``; if none is free,
     the ``short`` text where it fits, else the first anchor moved inside the frame. The tag is
     appended to ``taken``; returns it."""
-    if (short and not _free_anchor(canvas, text, anchors, style, taken or [])
-            and _free_anchor(canvas, short, anchors, style, taken or [])):
-        text = short
+    if short and not _free_anchor(canvas, text, anchors, style, taken or []):
+        text = short  # crowded: the short form overlaps less, free or not
     h, w = canvas.shape[:2]
     pad = style.pad_px
     text = fit_text(text, style, max(1, w - 2 * pad))
@@ -136,6 +135,7 @@ def place_tag(canvas: NDArray[np.uint8], text: str, anchors, color, style: Style
     left, top, right, bottom = rect
     _, th, _ = text_size(text, style)
     cv2.rectangle(canvas, (left, top), (right - 1, bottom - 1), color, cv2.FILLED)
+    cv2.rectangle(canvas, (left, top), (right - 1, bottom - 1), (40, 40, 40), 1)  # tags apart
     cv2.putText(canvas, text, (left + pad, top + pad // 2 + th), FONT, style.font_scale,
                 readable_on(color), style.text_thick, cv2.LINE_AA)
     taken.append(rect)
@@ -156,9 +156,11 @@ def put_label(canvas: NDArray[np.uint8], text: str, box_xyxy, color, style: Styl
     """A tag with ``text`` on the top edge of ``box_xyxy``: above the box, else inside its
     top, else below it, else inside its bottom (the first that stays in the frame and is clear
     of the tags in ``taken``); ``inside`` starts inside the top. Returns the tag (xyxy)."""
-    x1, y1, _, y2 = (float(v) for v in box_xyxy)
-    tag_h = tag_size(fit_text(text, style, 10**6), style)[1]
+    x1, y1, x2, y2 = (float(v) for v in box_xyxy)
+    tag_w, tag_h = tag_size(fit_text(text, style, 10**6), style)
     anchors = [(x1, y1 - tag_h), (x1, y1), (x1, y2), (x1, y2 - tag_h)]
+    if x2 - x1 > tag_w:  # the same, right-aligned
+        anchors += [(x2 - tag_w, y) for _, y in anchors]
     if inside:
         anchors = anchors[1:2] + anchors[:1] + anchors[2:]
     return place_tag(canvas, text, anchors, color, style, taken, short)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -26,7 +27,7 @@ from visionapp.core.playback_messages import Packet
 from visionapp.core.types import NmsTable
 from visionapp.gui.chain_panel import ChainPanel
 
-COLUMNS = ("row", "score", "class", "decision", "IoU", "removed by")
+COLUMNS = ("#", "score", "class", "decision", "IoU")
 TRACKING_NOTE = ("NMS view off: the tracker runs its own NMS. Set tracker to none to see the "
                  "candidates.")
 MAX_ROWS = 500  # a frame with more candidates lists its best-scoring 500
@@ -50,6 +51,12 @@ class NmsTableView(QWidget):
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.setToolTip("every candidate, best score first; IoU: with the box that "
+                              "removed it, or for a kept box the largest with a box kept "
+                              "before it")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -84,10 +91,11 @@ class NmsTableView(QWidget):
         self.table.setRowCount(len(rows))
         grey = QBrush(QColor(150, 150, 150))
         for i, row in enumerate(rows):
-            kept = row["status"] == "kept"
-            decision = f"kept #{row['kept_number']}" if kept else row["status"]
+            decision = {"kept": f"kept #{row['kept_number']}",
+                        "removed": f"removed by #{row['removed_by']}"}.get(row["status"],
+                                                                          row["status"])
             cells = (str(row["row"] + 1), f"{row['score']:.2f}", row["class"], decision,
-                     f"{row['iou']:.2f}", f"#{row['removed_by']}" if row["removed_by"] else "")
+                     f"{row['iou']:.2f}")
             for col, text in enumerate(cells):
                 item = self.table.item(i, col)
                 if item is None:
