@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 from visionapp.core.annotate import annotate
-from visionapp.core.nms import kept_order, nms, nms_steps, nms_table, replay, suppressors
+from visionapp.core.nms import (
+    decision_text,
+    kept_order,
+    nms,
+    nms_steps,
+    nms_table,
+    replay,
+    suppressors,
+)
 from visionapp.core.types import Detections, Result
 
 
@@ -66,6 +74,8 @@ def test_the_table_matches_kept_and_removed():
     assert rows[3]["iou"] == pytest.approx(90 / 110, abs=1e-4)
     kept = nms(dets.xyxy, dets.confidence, 0.5, dets.class_id)
     assert table.candidates.xyxy[kept_order(table)].tolist() == dets.xyxy[kept].tolist()
+    assert decision_text(table, 3) == "removed by #1: IoU 0.82 > 0.50"
+    assert decision_text(table, 4, short=True) == "kept #3"
     half = replay(table, 3)
     assert half.focus == 2 and [r["decided"] for r in half.rows()] == [True] * 3 + [False] * 2
 

@@ -43,13 +43,28 @@ class FixedCandidates(YoloDetect):
                       text=(summary,))
 
 
-def wait_for(qtbot, window, predicate):
-    qtbot.waitUntil(lambda: not window.chain._debounce.isActive())
-    return next_packet(qtbot, window, lambda p: p.chain_version == window.live.chain_version
-                       and p.results and predicate(p.results[0]))
+class Packets:
+    """Every painted frame from now on, so one painted between an action and the wait is not
+    missed (a paused source repaints only once after an edit)."""
+
+    def __init__(self, qtbot, window):
+        self.qtbot, self.window, self.seen = qtbot, window, []
+        window.frame_shown.connect(self.seen.append)
+
+    def wait_for(self, predicate):
+        window = self.window
+
+        def found():
+            return next((p for p in self.seen if not window.chain._debounce.isActive()
+                         and p.chain_version == window.live.chain_version and p.results
+                         and predicate(p.results[0])), None)
+
+        self.qtbot.waitUntil(lambda: found() is not None, timeout=60_000)
+        return found()
 
 
 def test_table_rows_and_view_clicks_stay_in_step(qtbot, window):
+    packets = Packets(qtbot, window)
     window.open_source("demo:size=320x240")
     window.chain.add_processor(FixedCandidates(show_candidates=True, explain=1))
     next_packet(qtbot, window, lambda p: p.results and p.results[0].nms is not None)
@@ -66,21 +81,21 @@ def test_table_rows_and_view_clicks_stay_in_step(qtbot, window):
     processor = window.chain.slots[0].processor
     assert (processor.candidate, processor.explain) == (4, 2)
     assert window.chain.panel.editors["candidate"].spin.value() == 4
-    shown = wait_for(qtbot, window, lambda r: r.nms.focus == 3)
+    shown = packets.wait_for(lambda r: r.nms.focus == 3)
     assert shown.results[0].nms.selected == 2 and selected_row(view) == 3
 
     # A click on kept box #1 in the view: explain follows (in the panel too), its row selected.
     window.gestures.on_click(60, 50)
     assert window.chain.slots[0].processor.explain == 1
     assert window.chain.panel.editors["explain"].spin.value() == 1
-    wait_for(qtbot, window, lambda r: r.nms.selected == 1 and r.nms.focus < 0)
+    packets.wait_for(lambda r: r.nms.selected == 1 and r.nms.focus < 0)
     assert selected_row(view) == 0
 
     # Replay: each press decides one more candidate, the newest in focus.
     view.next_button.click()
     view.next_button.click()
     assert window.chain.slots[0].processor.step == 2
-    replayed = wait_for(qtbot, window, lambda r: r.nms.decided == 2)
+    replayed = packets.wait_for(lambda r: r.nms.decided == 2)
     assert replayed.results[0].nms.focus == 1 and selected_row(view) == 1
     assert "replay: 2 of 5" in replayed.results[0].text[0]
     view.all_button.click()

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from visionapp.core.annotate_style import Style, dashed_rect, place_tag, put_label, tag_size
-from visionapp.core.nms import kept_order
+from visionapp.core.nms import decision_text, kept_order
 from visionapp.core.types import NmsTable
 
 FOCUS = (255, 255, 255)  # drawn over a black outline: visible on any picture
@@ -45,16 +45,6 @@ def _shade_overlap(canvas, a, b) -> None:
     if x2 > x1 and y2 > y1:
         roi = canvas[y1:y2, x1:x2]
         cv2.addWeighted(roi, 0.6, np.full_like(roi, FOCUS), 0.4, 0, dst=roi)
-
-
-def _decision_text(table: NmsTable, row: int) -> str:
-    thr = table.iou_threshold
-    number, by, iou = int(table.kept_number[row]), int(table.removed_by[row]), table.iou[row]
-    if number:
-        return f"kept as #{number}: IoU {iou:.2f} <= {thr:.2f} with earlier boxes"
-    if by >= 0:
-        return f"removed by #{int(table.kept_number[by])}: IoU {iou:.2f} > {thr:.2f}"
-    return "not kept: max_det boxes already kept"
 
 
 def _ring_anchors(ring, k: int, tag_wh: tuple[int, int], pad: int) -> list:
@@ -116,9 +106,10 @@ def draw_nms(canvas: NDArray[np.uint8], table: NmsTable, color, style: Style,
         if by >= 0:
             _shade_overlap(canvas, xyxy[focus], xyxy[by])
         _focus_rect(canvas, xyxy[focus], style, style.line_px)
-        x1, y1, _, y2 = xyxy[focus]
-        text = _decision_text(table, focus)
-        tag_h = tag_size(text, style)[1]
-        place_tag(canvas, text, [(x1, y2), (x1, y1 - tag_h), (x1, y2 - tag_h)], FOCUS, style,
+        x1, y1, x2, y2 = xyxy[focus]
+        text = decision_text(table, focus, short=True)
+        tag_w, tag_h = tag_size(text, style)
+        place_tag(canvas, text, [(x1, y2), (x2 - tag_w, y2), (x1, y1 - tag_h),
+                                 (x2 - tag_w, y1 - tag_h), (x1, y2 - tag_h)], FOCUS, style,
                   taken)
     return [tuple(xyxy[r]) for r in kept_rows]

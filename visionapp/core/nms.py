@@ -195,3 +195,17 @@ def kept_order(table: NmsTable) -> NDArray[np.int64]:
     """The rows of the kept boxes, #1 first."""
     rows = np.flatnonzero(table.kept_number > 0)
     return rows[np.argsort(table.kept_number[rows], kind="stable")].astype(np.int64)
+
+
+def decision_text(table: NmsTable, row: int, *, short: bool = False) -> str:
+    """What NMS decided about ``row`` and why, in words (``short``: for a tag on the picture)."""
+    thr = table.iou_threshold
+    number, by, iou = int(table.kept_number[row]), int(table.removed_by[row]), table.iou[row]
+    if number:
+        return (f"kept #{number}" if short else
+                f"kept as #{number}: IoU {iou:.2f} <= {thr:.2f} with every box kept before it")
+    if by >= 0:
+        if short:
+            return f"removed by #{int(table.kept_number[by])}: IoU {iou:.2f}"
+        return f"removed by #{int(table.kept_number[by])}: IoU {iou:.2f} > {thr:.2f}"
+    return "over max_det" if short else "not kept: max_det boxes were already kept"

@@ -38,7 +38,7 @@ from visionapp import paths
 from visionapp.core import weights
 from visionapp.core.errors import BadInput, ModelNotFound
 from visionapp.core.model_cache import MODELS
-from visionapp.core.nms import kept_order, nms_table, replay
+from visionapp.core.nms import decision_text, kept_order, nms_table, replay
 from visionapp.core.params import ProcessorBase, Rule, param
 from visionapp.core.types import Detections, Frame, NmsTable, Result
 from visionapp.core.view_edits import ViewEdit
@@ -348,4 +348,6 @@ def visible_nms(table: NmsTable) -> tuple[Detections, Detections, str]:
         summary += f"; replay: {table.decided} of {len(table)} decided"
     elif table.selected:
         summary += f"; box #{table.selected} removed {removed_by_selected}"
+    if table.focus >= 0:
+        summary += f"; candidate {table.focus + 1}: {decision_text(table, table.focus)}"
     return table.candidates[kept], table.candidates[dropped], summary
