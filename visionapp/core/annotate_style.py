@@ -72,6 +72,8 @@ def processor_color(position: int) -> tuple[int, int, int]:
 
 def ascii_text(text: str) -> str:
     """Hershey fonts draw ASCII only: arrows, ×, dashes become their ASCII spelling."""
+    if text.isascii():
+        return text
     for char, plain in _ASCII.items():
         text = text.replace(char, plain)
     return text.encode("ascii", "replace").decode()
@@ -105,33 +107,46 @@ def tag_size(text: str, style: Style) -> tuple[int, int]:
     return tw + 2 * style.pad_px, th + base + style.pad_px
 
 
-def _hits(rect, taken) -> bool:
-    x1, y1, x2, y2 = rect
-    return any(x1 < b[2] and b[0] < x2 and y1 < b[3] and b[1] < y2 for b in taken)
+def _spot(frame_wh: tuple[int, int], tag_wh: tuple[int, int], anchors,
+          taken: list) -> tuple[tuple[int, int, int, int], bool]:
+    """The rectangle of a ``tag_wh`` tag at the first anchor (moved across to stay in the
+    frame) that keeps it inside the frame and clear of ``taken``; with none clear, the first
+    that stays inside, and False."""
+    (w, h), (tag_w, tag_h) = frame_wh, tag_wh
+    xy = np.asarray(anchors, np.float64).reshape(-1, 2)
+    left = np.clip(xy[:, 0], 0, max(0, w - tag_w)).astype(int)
+    top = xy[:, 1].astype(int)
+    inside = (xy[:, 1] >= 0) & (xy[:, 1] + tag_h <= h)
+    clear = inside.copy()
+    if taken and inside.any():
+        t = np.asarray(taken, np.float64).reshape(-1, 4)
+        overlaps = ((left[:, None] < t[None, :, 2]) & (t[None, :, 0] < left[:, None] + tag_w)
+                    & (top[:, None] < t[None, :, 3]) & (t[None, :, 1] < top[:, None] + tag_h))
+        clear &= ~overlaps.any(axis=1)
+    pick = np.flatnonzero(clear if clear.any() else inside)
+    if len(pick):
+        k = int(pick[0])
+        return (int(left[k]), int(top[k]), int(left[k]) + tag_w, int(top[k]) + tag_h), \
+            bool(clear.any())
+    x = int(left[0])
+    y = int(min(max(0, xy[0, 1]), max(0, h - tag_h)))
+    return (x, y, x + tag_w, y + tag_h), False
 
 
 def place_tag(canvas: NDArray[np.uint8], text: str, anchors, color, style: Style,
               taken: list | None = None, short: str = "") -> tuple[int, int, int, int]:
     """A filled tag with ``text`` at the first of ``anchors`` (top-left corners, tried in
     order) where it stays inside the frame and overlaps no tag in ``taken``; if none is free,
-    the ``short`` text where it fits, else the first anchor moved inside the frame. The tag is
-    appended to ``taken``; returns it."""
-    if short and not _free_anchor(canvas, text, anchors, style, taken or []):
-        text = short  # crowded: the short form overlaps less, free or not
+    the ``short`` text, at the first anchor that keeps it inside the frame. The tag is appended
+    to ``taken``; returns it."""
     h, w = canvas.shape[:2]
     pad = style.pad_px
-    text = fit_text(text, style, max(1, w - 2 * pad))
-    tag_w, tag_h = tag_size(text, style)
     taken = [] if taken is None else taken
-
-    def inside(x: float, y: float) -> tuple[int, int, int, int]:
-        left = int(min(max(0, x), max(0, w - tag_w)))
-        top = int(min(max(0, y), max(0, h - tag_h)))
-        return left, top, left + tag_w, top + tag_h
-
-    fits = [inside(x, y) for x, y in anchors if y >= 0 and y + tag_h <= h]
-    free = [r for r in fits if not _hits(r, taken)]
-    rect = free[0] if free else (fits[0] if fits else inside(*anchors[0]))
+    text = fit_text(text, style, max(1, w - 2 * pad))
+    rect, clear = _spot((w, h), tag_size(text, style), anchors, taken)
+    if short and not clear:  # crowded: the short form overlaps less, free or not
+        text = fit_text(short, style, max(1, w - 2 * pad))
+        rect, _ = _spot((w, h), tag_size(text, style), anchors, taken)
     left, top, right, bottom = rect
     _, th, _ = text_size(text, style)
     cv2.rectangle(canvas, (left, top), (right - 1, bottom - 1), color, cv2.FILLED)
@@ -140,14 +155,6 @@ def place_tag(canvas: NDArray[np.uint8], text: str, anchors, color, style: Style
                 readable_on(color), style.text_thick, cv2.LINE_AA)
     taken.append(rect)
     return rect
-
-
-def _free_anchor(canvas, text: str, anchors, style: Style, taken: list) -> bool:
-    h, w = canvas.shape[:2]
-    tag_w, tag_h = tag_size(fit_text(text, style, max(1, w - 2 * style.pad_px)), style)
-    lefts = [min(max(0, x), max(0, w - tag_w)) for x, _ in anchors]
-    return any(not _hits((x, y, x + tag_w, y + tag_h), taken)
-               for x, (_, y) in zip(lefts, anchors, strict=True) if y >= 0 and y + tag_h <= h)
 
 
 def put_label(canvas: NDArray[np.uint8], text: str, box_xyxy, color, style: Style,
@@ -189,4 +196,4 @@ def translucent_rect(canvas: NDArray[np.uint8], xyxy, darken: float = 0.35) -> N
     x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
     if x2 > x1 and y2 > y1:
         roi = canvas[y1:y2, x1:x2]
-        roi[:] = (roi * darken).astype(np.uint8)
+        roi[:] = cv2.convertScaleAbs(roi, alpha=darken)
