@@ -97,6 +97,8 @@ def test_table_rows_and_view_clicks_stay_in_step(qtbot, window):
     assert window.chain.slots[0].processor.step == 2
     replayed = packets.wait_for(lambda r: r.nms.decided == 2)
     assert replayed.results[0].nms.focus == 1 and selected_row(view) == 1
+    assert [view.table.item(r, 3).text() for r in range(5)] == [
+        "kept #1", "removed by #1", "not yet", "not yet", "not yet"]
     assert "replay: 2 of 5" in replayed.results[0].text[0]
     view.all_button.click()
     assert window.chain.slots[0].processor.step == 0

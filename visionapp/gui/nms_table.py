@@ -94,8 +94,10 @@ class NmsTableView(QWidget):
             decision = {"kept": f"kept #{row['kept_number']}",
                         "removed": f"removed by #{row['removed_by']}"}.get(row["status"],
                                                                           row["status"])
-            cells = (str(row["row"] + 1), f"{row['score']:.2f}", row["class"], decision,
-                     f"{row['iou']:.2f}")
+            iou = f"{row['iou']:.2f}"
+            if not row["decided"]:  # the replay has not reached it: no spoilers
+                decision, iou = "not yet", ""
+            cells = (str(row["row"] + 1), f"{row['score']:.2f}", row["class"], decision, iou)
             for col, text in enumerate(cells):
                 item = self.table.item(i, col)
                 if item is None:
@@ -103,7 +105,7 @@ class NmsTableView(QWidget):
                     self.table.setItem(i, col, item)
                 item.setText(text)
                 item.setForeground(QBrush() if row["decided"] else grey)
-                if col == 3 and row["status"] == "kept":
+                if col == 3 and row["status"] == "kept" and row["decided"]:
                     item.setForeground(QBrush(QColor(20, 130, 40)))
         self.table.blockSignals(False)
         self.table.setUpdatesEnabled(True)
