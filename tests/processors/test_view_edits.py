@@ -32,8 +32,18 @@ def test_a_click_on_a_kept_box_explains_the_smallest_box_under_it():
                                   [0.9, 0.8, 0.7], ["bus", "person", "dog"])
     result = Result("yolo.detect", detections=boxes)
     edit = yolo.view_click((60, 70), result)  # inside the bus and the person
-    assert dict(edit.changes) == {"show_candidates": True, "explain": 1}
-    assert "box #1 (person)" in edit.message
+    # Kept boxes are numbered from #1 (the best score), as drawn on the picture.
+    assert dict(edit.changes) == {"show_candidates": True, "explain": 2, "candidate": 0,
+                                  "step": 0}
+    assert "box #2 (person)" in edit.message
     assert yolo.view_click((250, 250), result) is None  # beside every box
     showing = registry.replace(yolo, show_candidates=True)
-    assert dict(showing.view_click((10, 10), result).changes) == {"explain": 0}
+    assert dict(showing.view_click((10, 10), result).changes) == {"explain": 1, "candidate": 0,
+                                                                  "step": 0}
+
+
+def test_with_a_tracker_a_click_says_why_nms_is_not_shown():
+    yolo = registry.create("yolo.detect", {"tracker": "bytetrack", "show_candidates": True})
+    boxes = Detections.from_lists([[0, 0, 200, 200]], [0.9], ["bus"])
+    edit = yolo.view_click((60, 70), Result("yolo.detect", detections=boxes))
+    assert dict(edit.changes) == {} and "tracker=none" in edit.message

@@ -100,8 +100,10 @@ def test_canny_low_above_high_is_one_line(capsys):
 
 
 def test_yolo_explain_beyond_max_det_is_refused():
-    with pytest.raises(ParameterError, match=r"yolo.detect.explain=5 .*yolo.detect.max_det=5"):
-        registry.create("yolo.detect", {"explain": 5, "max_det": 5})
+    # Kept boxes are numbered from #1, so box #5 of 5 exists and #6 does not.
+    assert registry.create("yolo.detect", {"explain": 5, "max_det": 5}).explain == 5
+    with pytest.raises(ParameterError, match=r"yolo.detect.explain=6 .*yolo.detect.max_det=5"):
+        registry.create("yolo.detect", {"explain": 6, "max_det": 5})
 
 
 def test_rules_are_declared_for_the_gui_to_check_before_applying():
@@ -123,7 +125,7 @@ CHAINS = {
                       "params must be a table"),
     "enabled_string": ('# mine\n[[processors]]\nname = "canny"\nenabled = "no"\n', 4,
                        "enabled must be true or false"),
-    "unknown_top_key": ('title = "x"\n[[processors]]\nname = "canny"\n', 1, "'title'"),
+    "unknown_top_key": ('titel = "x"\n[[processors]]\nname = "canny"\n', 1, "'titel'"),
     "unknown_processor_key": ('[[processors]]\nname = "sobel"\n\n[[processors]]\nname = "canny"'
                               '\nparam = { low = 5 }\n', 6, "processor 2 (canny): unknown key "
                               "'param'"),

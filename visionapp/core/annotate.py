@@ -1,5 +1,6 @@
 """The one place that draws: boxes with labels and scores, landmarks, masks, heat maps, overlays,
-track trails and text.
+track trails, the NMS view and the readout (styles in :mod:`annotate_style`, the readout box in
+:mod:`annotate_text`, the NMS view in :mod:`annotate_nms`).
 
 Processors never draw; they return Results, and :func:`annotate` renders them onto a copy of the
 frame. Overlays (edge maps, similarity maps) are blended, shown instead of the frame, or put side
@@ -11,7 +12,6 @@ each driver owns.
 from __future__ import annotations
 
 import functools
-import zlib
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,17 +19,16 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from visionapp.core.annotate_nms import draw_nms
+from visionapp.core.annotate_style import (
+    Style,
+    dashed_rect,
+    processor_color,
+    put_label,
+    style_for,
+)
+from visionapp.core.annotate_text import Entry, draw_readout, entries_for, tag_half
 from visionapp.core.types import Detections, HeatMap, Landmarks, Mask, Result
-
-FONT = cv2.FONT_HERSHEY_SIMPLEX
-
-
-def color_for(label: str) -> tuple[int, int, int]:
-    """A stable, saturated BGR colour per label (the same label always gets the same colour)."""
-    hue = zlib.crc32(label.encode()) % 180
-    hsv = np.uint8([[[hue, 220, 255]]])
-    b, g, r = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)[0, 0]
-    return int(b), int(g), int(r)
 
 
 def final_image(image: np.ndarray, results: Sequence[Result]) -> np.ndarray:
@@ -58,59 +57,62 @@ def _blend(canvas: np.ndarray, overlay: np.ndarray) -> np.ndarray:
     return cv2.addWeighted(canvas, 0.5, _as_bgr(overlay, (w, h)), 0.5, 0)
 
 
-def _label(canvas: np.ndarray, text: str, x: int, y: int, color, scale: float, thick: int) -> None:
-    (tw, th), base = cv2.getTextSize(text, FONT, scale, thick)
-    y_top = max(0, y - th - base - 2)
-    cv2.rectangle(canvas, (x, y_top), (x + tw + 4, y_top + th + base + 2), color, cv2.FILLED)
-    cv2.putText(canvas, text, (x + 2, y_top + th + 1), FONT, scale, (0, 0, 0), thick, cv2.LINE_AA)
-
-
-def draw_detections(canvas: np.ndarray, dets: Detections, thick: int, scale: float) -> None:
+def draw_detections(canvas: np.ndarray, dets: Detections, color, style: Style,
+                    taken: list | None = None) -> None:
+    """Boxes in the processor's colour, each tagged with its track id, label and score (tags
+    clear of those in ``taken``, where they are added)."""
     for i in range(len(dets)):
         x1, y1, x2, y2 = (int(round(v)) for v in dets.xyxy[i])
-        label = dets.labels[i]
-        color = color_for(label)
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), color, thick, cv2.LINE_AA)
-        text = label
+        cv2.rectangle(canvas, (x1, y1), (x2, y2), color, style.line_px, cv2.LINE_AA)
+    for i in range(len(dets)):
+        text = dets.labels[i]
         if dets.track_id is not None and dets.track_id[i] >= 0:
             text = f"#{int(dets.track_id[i])} {text}"
         if dets.confidence[i] < 1.0:
             text = f"{text} {dets.confidence[i]:.2f}"
-        _label(canvas, text, x1, y1, color, scale, max(1, thick - 1))
+        put_label(canvas, text, dets.xyxy[i], color, style, taken=taken)
 
 
-def draw_candidates(canvas: np.ndarray, dets: Detections, scale: float) -> None:
-    """Faint 1-px boxes (what NMS removed); labelled ones get their text in small type."""
-    faint = canvas.copy()
-    for i in range(len(dets)):
-        x1, y1, x2, y2 = (int(round(v)) for v in dets.xyxy[i])
-        cv2.rectangle(faint, (x1, y1), (x2, y2), color_for(dets.labels[i] or "candidate"), 1)
-    cv2.addWeighted(faint, 0.55, canvas, 0.45, 0, dst=canvas)
-    labelled = [i for i in range(len(dets)) if dets.labels[i]]
-    step = int(14 * scale / 0.5)
-    for k, i in enumerate(labelled):
-        x1, y1, x2, y2 = (int(round(v)) for v in dets.xyxy[i])
-        cv2.rectangle(canvas, (x1, y1), (x2, y2), (0, 200, 255), 1, cv2.LINE_AA)
-        # Near-duplicate boxes share a corner: stack their labels instead of overprinting.
-        cv2.putText(canvas, dets.labels[i], (x2 + 3, y1 + (k + 1) * step), FONT, scale * 0.8,
-                    (0, 200, 255), 1, cv2.LINE_AA)
+def draw_candidates(canvas: np.ndarray, dets: Detections, color, style: Style,
+                    taken: list | None = None) -> None:
+    """Boxes considered but not kept: faint and dashed; labelled ones get a small tag."""
+    layer = canvas.copy()
+    for xyxy in dets.xyxy:
+        dashed_rect(layer, xyxy, color, max(1, style.line_px // 2), 3 * style.pad_px)
+    cv2.addWeighted(layer, 0.6, canvas, 0.4, 0, dst=canvas)
+    for i in np.flatnonzero([bool(label) for label in dets.labels]):
+        x1, _, _, y2 = dets.xyxy[i]
+        put_label(canvas, dets.labels[i], (x1, y2, x1, y2), color, style.smaller(0.75),
+                  inside=True, taken=taken)
 
 
-def draw_landmarks(canvas: np.ndarray, marks: Landmarks, thick: int) -> None:
-    color = color_for(marks.label or "landmarks")
+def draw_landmarks(canvas: np.ndarray, marks: Landmarks, color, style: Style) -> None:
+    """Connections and points; a mesh thin and translucent (the face shows through), a
+    skeleton thick with outlined joints."""
     pts = np.round(marks.points_xy).astype(np.int32)
     visible = (np.ones(len(pts), bool) if marks.visibility is None
                else marks.visibility >= marks.min_visibility)
-    if marks.connections:
-        lines = [np.array([pts[a], pts[b]]) for a, b in marks.connections
-                 if a < len(pts) and b < len(pts) and visible[a] and visible[b]]
-        cv2.polylines(canvas, lines, False, color, max(1, thick - 1), cv2.LINE_AA)
+    lines = [np.array([pts[a], pts[b]]) for a, b in marks.connections
+             if a < len(pts) and b < len(pts) and visible[a] and visible[b]]
+    if marks.style == "mesh":
+        layer = canvas.copy()
+        if lines:
+            cv2.polylines(layer, lines, False, color, 1, cv2.LINE_AA)
+        cv2.addWeighted(layer, 0.35, canvas, 0.65, 0, dst=canvas)
+        return
+    thick = style.line_px * (2 if marks.style == "skeleton" else 1)
+    if lines:
+        if marks.style == "skeleton":
+            cv2.polylines(canvas, lines, False, (0, 0, 0), thick + 2, cv2.LINE_AA)
+        cv2.polylines(canvas, lines, False, color, thick, cv2.LINE_AA)
     if not marks.draw_points:
         return
-    radius = max(1, thick)
+    radius = max(1, round(thick * (1.5 if marks.style == "skeleton" else 1)))
     for (x, y), ok in zip(pts, visible, strict=True):
         if ok:
-            cv2.circle(canvas, (int(x), int(y)), radius, (255, 255, 255), cv2.FILLED)
+            cv2.circle(canvas, (int(x), int(y)), radius + 1, (0, 0, 0), cv2.FILLED, cv2.LINE_AA)
+            cv2.circle(canvas, (int(x), int(y)), radius, (255, 255, 255), cv2.FILLED,
+                       cv2.LINE_AA)
 
 
 def draw_mask(canvas: np.ndarray, mask: Mask) -> None:
@@ -162,37 +164,46 @@ def draw_heatmap(canvas: np.ndarray, heat: HeatMap) -> None:
     cv2.addWeighted(region, 1.0 - heat.alpha, jet(levels), heat.alpha, 0, dst=region)
 
 
-def draw_text_block(canvas: np.ndarray, lines: Sequence[str], scale: float, thick: int) -> None:
-    """Lines of readout top-left on a translucent dark panel. Hershey fonts are ASCII-only."""
-    if not lines:
-        return
-    lines = [line.replace("→", "->").replace("×", "x").replace("—", "-").replace("≥", ">=")
-             for line in lines]
-    sizes = [cv2.getTextSize(line, FONT, scale, thick)[0] for line in lines]
-    line_h = max(h for _, h in sizes) + 8
-    width = max(w for w, _ in sizes) + 12
-    height = line_h * len(lines) + 6
-    h, w = canvas.shape[:2]
-    roi = canvas[0 : min(h, height), 0 : min(w, width)]
-    roi[:] = (roi * 0.35).astype(np.uint8)
-    for i, line in enumerate(lines):
-        cv2.putText(canvas, line, (6, (i + 1) * line_h), FONT, scale, (255, 255, 255), thick,
-                    cv2.LINE_AA)
+def _extent(marks: Landmarks) -> tuple[float, float, float, float] | None:
+    if not len(marks.points_xy):
+        return None
+    (x1, y1), (x2, y2) = marks.points_xy.min(axis=0), marks.points_xy.max(axis=0)
+    return float(x1), float(y1), float(x2), float(y2)
+
+
+def _draws_marks(result: Result) -> bool:
+    return bool(len(result.detections) or result.landmarks or result.candidates is not None
+                or result.nms is not None or result.masks or result.heatmaps
+                or result.overlay is not None)
+
+
+def _left_name(results: Sequence[Result]) -> str:
+    """What the left half of a side-by-side picture shows."""
+    replaced = [r.processor for r in results
+                if r.overlay is not None and r.overlay_mode == "replace"]
+    if replaced:
+        return replaced[-1]
+    blended = [r.processor for r in results if r.overlay is not None and r.overlay_mode == "blend"]
+    return " + ".join(["frame", *blended])
 
 
 def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = True) -> np.ndarray:
-    """Draw ``results`` on a copy of the chain's final image; never modifies ``image``."""
+    """Draw ``results`` on a copy of the chain's final image; never modifies ``image``.
+
+    Every processor draws in its own colour (by chain position, :func:`processor_color`) at the
+    sizes :func:`style_for` gives this frame; its text goes into one readout box, in the corner
+    that hides the fewest boxes, after a swatch of that colour (the legend)."""
     canvas = final_image(image, results)
     owned = False  # copy-on-first-write: the input frame is never drawn on
     h, w = canvas.shape[:2]
-    thick = max(1, round(min(h, w) / 360))
-    scale = max(0.4, min(h, w) / 900)
-    beside: list[np.ndarray] = []
+    style = style_for((h, w))
+    beside: list[tuple[str, tuple[int, int, int], np.ndarray]] = []
     # A result that hides what came before it (an anonymised frame) leaves only itself and the
     # later ones to draw: no earlier box, overlay (an edge map of a face) or readout.
     cut = max((i for i, r in enumerate(results) if r.hides_earlier), default=0)
+    colors = [processor_color(i) for i in range(cut, len(results))]  # by chain position
     results = results[cut:]
-    for result in results:
+    for result, color in zip(results, colors, strict=True):
         if result.overlay is None:
             continue
         if result.overlay_mode == "replace":
@@ -201,10 +212,10 @@ def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = 
         elif result.overlay_mode == "blend":
             canvas, owned = _blend(canvas, result.overlay), True
         else:
-            beside.append(_as_bgr(result.overlay, (w, h)))
-    drawing = show_text and any(r.text for r in results) or any(
-        len(r.detections) or r.landmarks or r.candidates is not None or r.masks or r.heatmaps
-        for r in results)
+            beside.append((result.processor, color, _as_bgr(result.overlay, (w, h))))
+    legend_only = not show_text and sum(map(_draws_marks, results)) > 1
+    drawing = (show_text and any(r.text or r.bars for r in results) or legend_only or beside
+               or any(_draws_marks(r) and r.overlay is None for r in results))
     if drawing and not owned:
         canvas = canvas.copy()
     for result in results:
@@ -212,15 +223,40 @@ def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = 
             draw_mask(canvas, mask)
         for heat in result.heatmaps:
             draw_heatmap(canvas, heat)
-    for result in results:
-        if result.candidates is not None:
-            draw_candidates(canvas, result.candidates, scale)
-        draw_detections(canvas, result.detections, thick, scale)
+    obstacles: list = []
+    tags: list = []  # every label's rectangle: later labels keep clear of them
+    for result, color in zip(results, colors, strict=True):
+        if result.nms is not None:
+            obstacles += draw_nms(canvas, result.nms, color, style, tags)
+        else:
+            if result.candidates is not None:
+                draw_candidates(canvas, result.candidates, color, style, tags)
+            draw_detections(canvas, result.detections, color, style, tags)
+            obstacles += [tuple(b) for b in result.detections.xyxy]
         for marks in result.landmarks:
-            draw_landmarks(canvas, marks, thick)
+            draw_landmarks(canvas, marks, color, style)
+            extent = _extent(marks)
+            if extent is not None:
+                obstacles.append(extent)
+    obstacles += tags
+    if beside:
+        obstacles.append(tag_half(canvas, _left_name(results), style))
+    rows: list[Entry] = []
     if show_text:
-        draw_text_block(canvas, [line for r in results for line in r.text], scale, thick)
-    return np.hstack([canvas, *beside]) if beside else canvas
+        for result, color in zip(results, colors, strict=True):
+            rows += entries_for(color, result.text, result.bars)
+    elif legend_only:
+        rows = [Entry(r.processor, c, swatch=True)
+                for r, c in zip(results, colors, strict=True) if _draws_marks(r)]
+    draw_readout(canvas, rows, style, obstacles)
+    if not beside:
+        return canvas
+    halves = [canvas]
+    for name, color, half in beside:
+        half = half.copy()
+        tag_half(half, name, style, color)
+        halves.append(half)
+    return np.hstack(halves)
 
 
 TRAIL_HISTORY = 200  # centres kept per track: the longest trail a Result may ask for

@@ -10,12 +10,23 @@ Written to be read by someone learning object detection:
    per class, then merging the kept boxes by score).
 
 Ties in score keep the earlier box first (a stable sort), the rule OpenCV and torchvision follow.
+
+:func:`nms_steps` replays the same algorithm one candidate at a time, as the course tells it: go
+down the list best score first; a candidate overlapping an already kept box by more than the
+threshold is removed by the first such box, otherwise it is kept. It keeps exactly what
+:func:`nms` keeps; :func:`nms_table` records every decision for the teaching view.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from visionapp.core.types import Detections, NmsTable
 
 
 def box_area(xyxy: ArrayLike) -> NDArray[np.float64]:
@@ -111,3 +122,90 @@ def suppressors(
     by[dropped] = keep[first[dropped]]
     overlap[dropped] = iou[first[dropped], np.flatnonzero(dropped)]
     return by, overlap
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What greedy NMS decided about one candidate (``index`` into the boxes given)."""
+
+    index: int
+    kept: bool
+    number: int  # kept: 1-based number among the kept boxes (#1 has the best score); else 0
+    by: int  # removed: index of the kept box that removed it; -1 otherwise
+    iou: float  # removed: IoU with ``by``; else the largest IoU with an earlier kept box
+    over_limit: bool = False  # not kept only because ``max_det`` boxes were already kept
+
+
+def nms_steps(
+    xyxy: ArrayLike,
+    scores: ArrayLike,
+    iou_threshold: float,
+    class_id: ArrayLike | None = None,
+    max_det: int | None = None,
+) -> Iterator[Decision]:
+    """Greedy NMS one decision at a time, best score first (ties: earlier box first).
+
+    With ``class_id`` only boxes of the same class suppress each other; after ``max_det`` kept
+    boxes, the rest are either removed (by a kept box) or over the limit.
+    """
+    boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    classes = None if class_id is None else np.asarray(class_id).reshape(-1)
+    kept: list[int] = []
+    for index in np.argsort(-scores, kind="stable").tolist():
+        overlaps = box_iou(boxes[index], boxes[kept])[0] if kept else np.zeros(0)
+        if classes is not None and kept:
+            overlaps = np.where(classes[kept] == classes[index], overlaps, 0.0)
+        over = np.flatnonzero(overlaps > iou_threshold)
+        if len(over):  # the first kept box (in keep order) over the threshold removes it
+            first = int(over[0])
+            yield Decision(index, False, 0, kept[first], float(overlaps[first]))
+            continue
+        biggest = float(overlaps.max()) if len(overlaps) else 0.0
+        if max_det is not None and len(kept) >= max_det:
+            yield Decision(index, False, 0, -1, biggest, over_limit=True)
+            continue
+        kept.append(index)
+        yield Decision(index, True, len(kept), -1, biggest)
+
+
+def nms_table(candidates: Detections, iou_threshold: float, class_aware: bool = True,
+              max_det: int | None = None) -> NmsTable:
+    """Run :func:`nms_steps` over ``candidates`` and record every decision; the table's rows
+    are the candidates sorted best score first."""
+    order = np.argsort(-candidates.confidence.astype(np.float64), kind="stable")
+    ranked = candidates[order]
+    n = len(ranked)
+    number = np.zeros(n, np.int32)
+    by = np.full(n, -1, np.int32)
+    iou = np.zeros(n, np.float32)
+    for step in nms_steps(ranked.xyxy, ranked.confidence, iou_threshold,
+                          ranked.class_id if class_aware else None, max_det):
+        number[step.index], by[step.index], iou[step.index] = step.number, step.by, step.iou
+    return NmsTable(ranked, number, by, iou, float(iou_threshold))
+
+
+def replay(table: NmsTable, decided: int) -> NmsTable:
+    """``table`` as the replay shows it after ``decided`` decisions (the last one in focus)."""
+    decided = int(np.clip(decided, 0, len(table)))
+    return dataclasses.replace(table, decided=decided, focus=decided - 1)
+
+
+def kept_order(table: NmsTable) -> NDArray[np.int64]:
+    """The rows of the kept boxes, #1 first."""
+    rows = np.flatnonzero(table.kept_number > 0)
+    return rows[np.argsort(table.kept_number[rows], kind="stable")].astype(np.int64)
+
+
+def decision_text(table: NmsTable, row: int, *, short: bool = False) -> str:
+    """What NMS decided about ``row`` and why, in words (``short``: for a tag on the picture)."""
+    thr = table.iou_threshold
+    number, by, iou = int(table.kept_number[row]), int(table.removed_by[row]), table.iou[row]
+    if number:
+        return (f"kept #{number}" if short else
+                f"kept as #{number}: IoU {iou:.2f} <= {thr:.2f} with every box kept before it")
+    if by >= 0:
+        if short:
+            return f"removed by #{int(table.kept_number[by])}: IoU {iou:.2f}"
+        return f"removed by #{int(table.kept_number[by])}: IoU {iou:.2f} > {thr:.2f}"
+    return "over max_det" if short else "not kept: max_det boxes were already kept"

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 OverlayMode = Literal["blend", "replace", "side_by_side"]
+LandmarkStyle = Literal["plain", "mesh", "skeleton"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,9 @@ class Landmarks:
     connections: tuple[tuple[int, int], ...] = ()
     draw_points: bool = True  # False: only the connections (a dense face tesselation)
     min_visibility: float = 0.5  # points less visible than this are not drawn
+    # "plain": lines and points; "mesh": thin translucent lines that leave the face visible;
+    # "skeleton": thick lines and outlined joints (a body).
+    style: LandmarkStyle = "plain"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +167,64 @@ class HeatMap:
     # True: each pixel's opacity is alpha × its value, so where nothing was (0) the frame shows
     # untouched (a heat map of where objects went); False: alpha everywhere (Grad-CAM).
     fade_low: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """Named values in [0, 1] drawn as horizontal bars with their names (class probabilities),
+    in the order given."""
+
+    labels: tuple[str, ...]
+    values: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.labels) != len(self.values):
+            raise ValueError(f"{len(self.labels)} bar labels for {len(self.values)} values")
+
+
+@dataclass(frozen=True, slots=True)
+class NmsTable:
+    """Every candidate box greedy NMS looked at, best score first, and what it decided.
+
+    Row ``i`` is ``candidates[i]``. ``kept_number`` is the 1-based number of a kept box (#1 has
+    the best score), 0 for one not kept; ``removed_by`` the row of the kept box that removed
+    it (-1 for kept boxes and for boxes dropped only because ``max_det`` boxes were kept);
+    ``iou``: for a removed box its IoU with that kept box, for a kept one the largest IoU it
+    had with a box kept before it (what stayed at or below the threshold).
+    ``selected`` is the kept number being explained (0: none), ``focus`` a row to show on its
+    own (-1: none), ``decided`` how many rows the replay has decided (-1: all of them).
+    """
+
+    candidates: Detections
+    kept_number: NDArray[np.int32]
+    removed_by: NDArray[np.int32]
+    iou: NDArray[np.float32]
+    iou_threshold: float
+    selected: int = 0
+    focus: int = -1
+    decided: int = -1
+
+    def __len__(self) -> int:
+        return len(self.candidates)
+
+    def row_of_number(self, number: int) -> int:
+        """The row of kept box #``number``; -1 if there is none."""
+        rows = np.flatnonzero(self.kept_number == number) if number > 0 else ()
+        return int(rows[0]) if len(rows) else -1
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The table as JSON-ready rows: score, class, kept/removed, which box removed it."""
+        out = []
+        for i in range(len(self)):
+            by = int(self.removed_by[i])
+            number = int(self.kept_number[i])
+            status = "kept" if number else ("removed" if by >= 0 else "over max_det")
+            out.append({"row": i, "score": round(float(self.candidates.confidence[i]), 4),
+                        "class": self.candidates.labels[i], "status": status,
+                        "kept_number": number, "iou": round(float(self.iou[i]), 4),
+                        "removed_by": int(self.kept_number[by]) if by >= 0 else 0,
+                        "decided": self.decided < 0 or i < self.decided})
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +264,10 @@ class Result:
     # True: the annotator draws nothing the processors before this one found (boxes, landmarks,
     # masks, heat maps, text), so an anonymised frame is shown clean.
     hides_earlier: bool = False
+    # Probabilities to draw as bars with their names (a classifier's top k).
+    bars: Bars | None = None
+    # What non-maximum suppression did to every candidate (the NMS teaching view and its table).
+    nms: NmsTable | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.values, MappingProxyType):

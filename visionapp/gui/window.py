@@ -42,6 +42,7 @@ from visionapp.gui.chain_panel import ChainPanel
 from visionapp.gui.controls import OPEN_FILE, OPEN_FOLDER, PlaybackBar
 from visionapp.gui.inspector import InspectorDialog
 from visionapp.gui.live import LiveWorker
+from visionapp.gui.nms_table import NmsSync, NmsTableView
 from visionapp.gui.persistence import (
     ChainFiles,
     last_folder,
@@ -90,6 +91,8 @@ class MainWindow(QMainWindow):
         self.original.hide()
         self.bar = PlaybackBar()
         self.chain = ChainPanel()
+        self.nms_view = NmsTableView()
+        self.nms = NmsSync(self.nms_view, self.chain)
         self.readouts = Readouts(self, self._latest, self._slots)
         self.inspector = InspectorDialog(self)
         self.text_read = TextRead()
@@ -129,6 +132,7 @@ class MainWindow(QMainWindow):
         right_layout.addWidget(QLabel("<b>What the processors see</b>"))
         right_layout.addWidget(self.readouts.text)
         right_layout.addWidget(self.text_read)
+        right_layout.addWidget(self.nms_view, 1)
         right_layout.addWidget(QLabel("<b>Performance</b>"))
         right_layout.addWidget(self.readouts.stats)
         self.splitter.addWidget(left)
@@ -334,6 +338,7 @@ class MainWindow(QMainWindow):
         self.bar.show_position(packet)
         self.chain.mark_ran(set(packet.keys) - set(packet.loading))
         self.readouts.show_results(packet)
+        self.nms.show_packet(packet)
         self.text_read.show_results(packet)
         self._update_labels()
 

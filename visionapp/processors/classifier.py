@@ -23,9 +23,7 @@ from visionapp.core.errors import BadInput, ModelNotFound
 from visionapp.core.frameworks import before_tensorflow
 from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
-from visionapp.core.types import Detections, Frame, HeatMap, Result
-
-BAR = 10
+from visionapp.core.types import Bars, Detections, Frame, HeatMap, Result
 
 
 @dataclass(frozen=True)
@@ -117,11 +115,10 @@ def read_classifier(model_path: Path) -> LoadedClassifier:
     return LoadedClassifier(model, class_names, image_size, flip_tta)
 
 
-def bars(names: tuple[str, ...], probs: np.ndarray, top_k: int) -> list[str]:
-    width = max(len(n) for n in names)
+def bars(names: tuple[str, ...], probs: np.ndarray, top_k: int) -> Bars:
+    """The ``top_k`` most probable classes, best first, for the annotator to draw as bars."""
     order = np.argsort(-probs)[:top_k]
-    return [f"{names[i]:<{width}} [{'#' * round(probs[i] * BAR):<{BAR}}] {probs[i]:.2f}"
-            for i in order]
+    return Bars(tuple(names[i] for i in order), tuple(float(probs[i]) for i in order))
 
 
 @dataclass(frozen=True)
@@ -197,8 +194,8 @@ class Classifier(ProcessorBase):
                   "top_k": [{"label": loaded.class_names[i], "class_id": int(i),
                              "score": round(float(probs[i]), 4)} for i in order]}
         return Result(self.name, detections=dets, heatmaps=heatmaps,
-                      text=(f"classifier: {label} {probs[best]:.2f}",
-                            *bars(loaded.class_names, probs, self.top_k)), values=values)
+                      text=(f"classifier: {label} {probs[best]:.2f}",),
+                      bars=bars(loaded.class_names, probs, self.top_k), values=values)
 
     def _boxes(self, loaded: LoadedClassifier, frame: Frame, rgb: np.ndarray) -> Result:
         h, w = rgb.shape[:2]

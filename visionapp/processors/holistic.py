@@ -70,7 +70,7 @@ def from_holistic_result(found: Any, width: int, height: int) -> tuple[
         body = Landmarks(mpt.landmark_points(found.pose_landmarks, width, height), "pose",
                          visibility=visibility,
                          connections=mpt.connections("PoseLandmarksConnections",
-                                                     "POSE_LANDMARKS"))
+                                                     "POSE_LANDMARKS"), style="skeleton")
     hands = []
     skeleton = mpt.connections("HandLandmarksConnections", "HAND_CONNECTIONS")
     for side, marks in (("Left", found.left_hand_landmarks),

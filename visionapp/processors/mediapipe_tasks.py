@@ -267,8 +267,10 @@ class FaceMesh(_ModelFile, ProcessorBase):
         h, w = frame.image.shape[:2]
         lines = () if self.draw == "points" else connections(
             "FaceLandmarksConnections", f"FACE_LANDMARKS_{self.draw.upper()}")
+        style = "mesh" if self.draw == "tesselation" else "plain"
         marks = [Landmarks(landmark_points(face, w, h), "face", connections=lines,
-                           draw_points=self.draw == "points") for face in found.face_landmarks]
+                           draw_points=self.draw == "points", style=style)
+                 for face in found.face_landmarks]
         text = [f"face mesh: {len(marks)} face(s) × {len(marks[0].points_xy) if marks else 478} "
                 "landmarks"]
         values: dict[str, Any] = {"faces": len(marks)}
@@ -360,7 +362,7 @@ class Pose(_ModelFile, ProcessorBase):
         for body in found.pose_landmarks:
             visibility = np.array([p.visibility or 0.0 for p in body], np.float32)
             marks.append(Landmarks(landmark_points(body, w, h), "pose", visibility=visibility,
-                                   connections=skeleton,
+                                   connections=skeleton, style="skeleton",
                                    min_visibility=self.visibility_threshold))
         masks = ()
         if self.segmentation and found.segmentation_masks:

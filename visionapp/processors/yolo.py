@@ -15,8 +15,10 @@
   names any Python object outside Ultralytics' allow-list is refused before anything in it runs,
   and Ultralytics never pip-installs anything.
 - ``show_candidates`` runs the model with NMS switched off (IoU threshold 1.0), then applies
-  visionapp's own NumPy NMS so every candidate, the kept boxes and who suppressed whom (with the
-  IoU) can be drawn. Without it, the backend's own NMS is used (the fast path); the two agree.
+  visionapp's own NumPy NMS (:func:`visionapp.core.nms.nms_table`) so every candidate, the kept
+  boxes (numbered #1, #2 … by score) and who suppressed whom (with the IoU) are in the Result's
+  ``nms`` table and drawn. Without it, the backend's own NMS is used (the fast path); the two
+  agree. With a tracker on, the tracker's own NMS runs and the view says so.
 """
 
 from __future__ import annotations
@@ -40,9 +42,9 @@ from visionapp import paths
 from visionapp.core import weights
 from visionapp.core.errors import BadInput, ModelNotFound
 from visionapp.core.model_cache import MODELS
-from visionapp.core.nms import nms, suppressors
+from visionapp.core.nms import decision_text, kept_order, nms_table, replay
 from visionapp.core.params import ProcessorBase, Rule, param
-from visionapp.core.types import Detections, Frame, Result
+from visionapp.core.types import Detections, Frame, NmsTable, Result
 from visionapp.core.view_edits import ViewEdit
 from visionapp.processors import yolo_precision, yolo_quantize
 from visionapp.processors.ultralytics_safe import check_checkpoint, load_yolo
@@ -273,9 +275,14 @@ class YoloDetect(ProcessorBase):
     classes: str = param("", kind="text", help="only these class names, comma-separated")
     agnostic_nms: bool = param(False, help="boxes of different classes suppress each other")
     device: str = param("auto", choices=("auto", "cpu", "cuda"))
-    show_candidates: bool = param(False, help="draw every candidate before NMS, faint")
-    explain: int = param(0, min=0, max=999, help="kept box (by rank) whose suppressed boxes "
-                                                 "are labelled with their IoU")
+    show_candidates: bool = param(False, help="draw every candidate before NMS and what NMS "
+                                              "did to it (off while tracking)")
+    explain: int = param(1, min=0, max=1000, help="kept box #N whose removed candidates are "
+                                                  "drawn with their IoU (0: none)")
+    candidate: int = param(0, min=0, max=30000, help="candidate row N (best score first) shown "
+                                                     "on its own with its decision (0: none)")
+    step: int = param(0, min=0, max=30000, help="replay NMS: only the first N decisions, the "
+                                                "last in focus (0: all)")
     tracker: str = param("none", choices=("none", "bytetrack", "botsort"))
     precision: str = param("auto", choices=yolo_precision.REQUESTS,
                            help="OpenVINO export: auto measures the fastest here within an "
@@ -285,8 +292,8 @@ class YoloDetect(ProcessorBase):
     trail_length: int = param(20, min=0, max=200, help="tracked points drawn per object")
 
     rules: ClassVar[tuple[Rule, ...]] = (
-        Rule(("explain", "max_det"), lambda p: p.explain < p.max_det,
-             "{explain} names a kept box beyond {max_det}; boxes are ranked from 0"),
+        Rule(("explain", "max_det"), lambda p: p.explain <= p.max_det,
+             "{explain} names a kept box beyond {max_det}; boxes are numbered from 1"),
     )
 
     def prepare(self) -> None:
@@ -375,7 +382,7 @@ class YoloDetect(ProcessorBase):
         common = {"imgsz": size, "conf": self.conf, "classes": classes,
                   "agnostic_nms": self.agnostic_nms, "verbose": False}
         text = []
-        candidates = None
+        candidates = table = None
         values: dict[str, Any] = {"backend": rt.backend}
         with rt.lock:
             if self.tracker != "none":
@@ -386,10 +393,13 @@ class YoloDetect(ProcessorBase):
                                      tracker=f"{self.tracker}.yaml", iou=self.iou,
                                      max_det=self.max_det, **common)[0]
                 dets = _detections(out.boxes, names, with_tracks=True)
+                if self.show_candidates:
+                    text.append(TRACKING_HIDES_NMS)
             elif self.show_candidates:
                 out = rt.model.predict(frame.image, iou=1.0, max_det=30000, **common)[0]
                 every = _detections(out.boxes, names, with_tracks=False)
-                dets, candidates, summary = self._visible_nms(every)
+                table = self.nms_view(every)
+                dets, candidates, summary = visible_nms(table)
                 text.append(summary)
                 values["candidates"] = len(every)
             else:
@@ -409,34 +419,54 @@ class YoloDetect(ProcessorBase):
         values["counts"] = dict(sorted(counts.items()))
         trail = self.trail_length if self.tracker != "none" and not frame.still else 0
         return Result(self.name, detections=dets, trail_length=trail, text=tuple(text),
-                      candidates=candidates, values=values)
+                      candidates=candidates, values=values, nms=table)
 
     def view_click(self, xy: tuple[int, int], result: Result) -> ViewEdit | None:
-        """The IoU explorer: a click on a kept box (the smallest one under the pointer) shows
-        the candidates NMS removed for it, labelled with their IoU. None beside every box."""
+        """The IoU explorer: a click on a kept box (the smallest one under the pointer) selects
+        it — its number goes to ``explain`` and the candidates NMS removed for it are drawn with
+        their IoU. None beside every box; with a tracker on, only the reason it cannot."""
         x, y = xy
         boxes = result.detections.xyxy
         inside = [i for i, (x1, y1, x2, y2) in enumerate(boxes)
                   if x1 <= x <= x2 and y1 <= y <= y2]
         if not inside:
             return None
+        if self.tracker != "none":
+            return ViewEdit({}, TRACKING_HIDES_NMS)
         rank = min(inside, key=lambda i: (boxes[i][2] - boxes[i][0]) * (boxes[i][3] - boxes[i][1]))
         changes: dict[str, Any] = {} if self.show_candidates else {"show_candidates": True}
-        changes["explain"] = int(rank)
-        return ViewEdit(changes, f"IoU explorer: box #{rank} ({result.detections.labels[rank]}); "
-                                 "the candidates it suppressed are labelled with their IoU")
+        changes.update(explain=int(rank) + 1, candidate=0, step=0)
+        return ViewEdit(changes, f"IoU explorer: box #{rank + 1} "
+                                 f"({result.detections.labels[rank]}); the candidates it removed "
+                                 "are drawn around it with their IoU")
 
-    def _visible_nms(self, every: Detections) -> tuple[Detections, Detections, str]:
-        """Greedy NMS in NumPy over all candidates; label the boxes the explained box removed."""
-        cls = None if self.agnostic_nms else every.class_id
-        keep = nms(every.xyxy, every.confidence, self.iou, cls)[: self.max_det]
-        by, overlap = suppressors(every.xyxy, keep, self.iou, cls)
-        dropped = np.setdiff1d(np.arange(len(every)), keep)
-        explained = keep[self.explain] if self.explain < len(keep) else -1
-        labels = tuple(f"IoU {overlap[i]:.2f}" if by[i] == explained >= 0 else ""
-                       for i in dropped)
-        faint = dataclasses.replace(every[dropped], labels=labels)
-        n_explained = sum(1 for label in labels if label)
-        summary = (f"NMS: {len(every)} candidates -> {len(keep)} kept (IoU > {self.iou:.2f} "
-                   f"suppressed); box #{self.explain} removed {n_explained}")
-        return every[keep], faint, summary
+    def nms_view(self, every: Detections) -> NmsTable:
+        """Greedy NMS in NumPy over all candidates, every decision recorded, with this
+        processor's selection (``explain``), focus (``candidate``) and replay (``step``)."""
+        table = nms_table(every, self.iou, not self.agnostic_nms, self.max_det)
+        if self.step:
+            table = replay(table, self.step)
+        elif self.candidate:
+            table = dataclasses.replace(table, focus=min(self.candidate, len(table)) - 1)
+        return dataclasses.replace(table, selected=self.explain)
+
+
+TRACKING_HIDES_NMS = ("show candidates is off while tracking (the tracker runs its own NMS); "
+                      "set tracker=none to see NMS")
+
+
+def visible_nms(table: NmsTable) -> tuple[Detections, Detections, str]:
+    """The kept boxes (#1 first), the candidates not kept, and the readout line."""
+    kept = kept_order(table)
+    dropped = np.flatnonzero(table.kept_number == 0)
+    removed_by_selected = int(np.sum(
+        table.removed_by == table.row_of_number(table.selected))) if table.selected else 0
+    summary = (f"NMS: {len(table)} candidates -> {len(kept)} kept (IoU > "
+               f"{table.iou_threshold:.2f} suppressed)")
+    if table.decided >= 0:
+        summary += f"; replay: {table.decided} of {len(table)} decided"
+    elif table.selected:
+        summary += f"; box #{table.selected} removed {removed_by_selected}"
+    if table.focus >= 0:
+        summary += f"; candidate {table.focus + 1}: {decision_text(table, table.focus)}"
+    return table.candidates[kept], table.candidates[dropped], summary
