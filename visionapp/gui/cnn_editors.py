@@ -152,12 +152,8 @@ class LayerPicker(QComboBox):
         self.clear()
         for name, description in choices:
             self.addItem(f"{name}  {description}".rstrip(), name)
-        index = self.findData(current)
-        if index < 0:
-            self.insertItem(0, current, current)
-            index = 0
-        self.setCurrentIndex(index)
         self.blockSignals(False)
+        self.show_value(current)
         self.setToolTip(f"{len(choices)} layers with feature maps; pick one or type its name"
                         if choices else "no model yet: type a layer name, or train a model")
 

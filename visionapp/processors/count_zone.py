@@ -212,26 +212,31 @@ class CountZone(ProcessorBase):
         return [m.points_xy.astype(np.float64) for m in result.landmarks
                 if m.label.startswith("zone ")]
 
-    def view_drag(self, start_xy: tuple[int, int], end_xy: tuple[int, int],
-                  result: Result) -> ViewEdit | None:
-        """A drag from a corner moves it; a drag from anywhere else is not for the zones."""
+    def _grab(self, xy: tuple[int, int], result: Result
+              ) -> tuple[list[np.ndarray], int, int] | None:
+        """(the zones, which zone, which corner) when ``xy`` is on a corner; else None."""
         if self.click == "off":
             return None
         polygons = self._polygons(result)
-        k, i, d = geo.nearest_vertex(polygons, start_xy)
-        if k < 0 or d > geo.GRAB_PX:
+        k, i, d = geo.nearest_vertex(polygons, xy)
+        return None if k < 0 or d > geo.GRAB_PX else (polygons, k, i)
+
+    def view_drag(self, start_xy: tuple[int, int], end_xy: tuple[int, int],
+                  result: Result) -> ViewEdit | None:
+        """A drag from a corner moves it; a drag from anywhere else is not for the zones."""
+        grabbed = self._grab(start_xy, result)
+        if grabbed is None:
             return None
+        polygons, k, i = grabbed
         polygons[k][i] = end_xy
         return self._edit(polygons, f"zone {k + 1}: corner {i + 1} moved")
 
     def view_right_click(self, xy: tuple[int, int], result: Result) -> ViewEdit | None:
         """A right click on a corner deletes it (a zone left with two corners goes)."""
-        if self.click == "off":
+        grabbed = self._grab(xy, result)
+        if grabbed is None:
             return None
-        polygons = self._polygons(result)
-        k, i, d = geo.nearest_vertex(polygons, xy)
-        if k < 0 or d > geo.GRAB_PX:
-            return None
+        polygons, k, i = grabbed
         polygons[k] = np.delete(polygons[k], i, axis=0)
         if len(polygons[k]) < 3:
             del polygons[k]
