@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import write_test_video
 from tests.core.test_playback import Driver, chain
+from tests.slow_loading import SlowFirstCall, forget_loads
 from visionapp.core import registry
 from visionapp.core.errors import ModelNotFound
 from visionapp.core.params import ProcessorBase, param
@@ -22,28 +23,19 @@ from visionapp.core.playback_messages import OpenSource, Packet, ProcessorOff
 from visionapp.core.prepare import Loader, loading_note
 from visionapp.core.types import Frame, Result
 
-_LOCK = threading.Lock()
-_LOADED: dict = {}  # SlowToLoad value → loaded
-
 
 @pytest.fixture(autouse=True)
 def _nothing_loaded_yet():
-    _LOADED.clear()
+    forget_loads()
 LOAD_S = 0.6
 
 
 @dataclass(frozen=True)
-class SlowToLoad(ProcessorBase):
+class SlowToLoad(SlowFirstCall, ProcessorBase):
     name: ClassVar[str] = "test.slow_load"
+    load_s: ClassVar[float] = LOAD_S
     level: int = param(1, min=0, max=100)
 
-    def load(self) -> None:
-        """The first call for each setting takes LOAD_S, like loading a network would."""
-        with _LOCK:
-            if _LOADED.setdefault(self, False):
-                return
-            time.sleep(LOAD_S)
-            _LOADED[self] = True
 
     def loading_note(self, frame: Frame) -> str:
         return f"loading level {self.level} for {frame.image.shape[1]} px"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,35 +19,27 @@ from PySide6.QtCore import QSettings, Qt
 
 from tests.conftest import REPO, write_test_video
 from tests.gui.conftest import TIMEOUT_MS, next_packet
+from tests.slow_loading import SlowFirstCall, forget_loads
 from visionapp.core.params import ProcessorBase
 from visionapp.core.types import Result
 from visionapp.gui import app as gui_app
 from visionapp.gui.start_panel import FEATURED
 from visionapp.gui.window import MainWindow
 
-_LOCK = threading.Lock()
-_LOADED: dict = {}  # SlowToLoad value → loaded
-
 
 @pytest.fixture(autouse=True)
 def _nothing_loaded_yet():
-    _LOADED.clear()
+    forget_loads()
 LOAD_S = 2.0
 
 
 @dataclass(frozen=True)
-class SlowToLoad(ProcessorBase):
+class SlowToLoad(SlowFirstCall, ProcessorBase):
     """Stands in for a network that takes seconds to load: ``prepare`` sleeps, frames are fast."""
 
     name: ClassVar[str] = "test.slow_load"
+    load_s: ClassVar[float] = LOAD_S
 
-    def load(self) -> None:
-        """The first call for each setting takes LOAD_S, like loading a network would."""
-        with _LOCK:
-            if _LOADED.setdefault(self, False):
-                return
-            time.sleep(LOAD_S)
-            _LOADED[self] = True
 
     def loading_note(self, frame) -> str:
         return "loading the test network — first time only"
