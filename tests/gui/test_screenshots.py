@@ -105,6 +105,7 @@ def test_screens_a_new_user_meets(size_wh, stems, tmp_path, shared):
         assert sx <= x and sy <= y and x + w <= sx + sw and y + h <= sy + sh, (name, dialog)
     x, y, w, h = report["window_xywh"]
     assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
+    assert w >= 0.75 * width, "a first launch leaves most of a large screen unused"
     assert report["clipped"] == []
     assert report["detector_log_errors"] == 1
     assert sorted(report["presets"]) == sorted(stems)
