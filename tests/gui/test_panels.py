@@ -125,6 +125,13 @@ def test_help_text_is_drawn_readably_not_faded(qtbot, chain):
     assert contrast(ink, background) >= 4.5, (ink, background)
 
 
+def test_the_processor_description_wraps_by_paragraph_not_at_source_line_breaks(qtbot, chain):
+    chain.add("conv.kernel")  # a two-line second paragraph in its docstring
+    paragraphs = chain.panel.about.text().split("\n\n")
+    assert paragraphs[0].startswith("One convolution filter")
+    assert "\n" not in paragraphs[1] and "with zero padding" in paragraphs[1]
+
+
 def test_slider_ranges_a_user_can_steer(qtbot, chain):
     chain.add("canny")
     low = chain.panel.editors["low"]

@@ -1,9 +1,12 @@
 """The real window under Xvfb at 1280×800 and 1920×1080, photographed at each step a new user
 meets (:mod:`tests.gui.xvfb_driver`): first launch, processors on a shared video, the panel's
-inline messages, both training dialogs mid-training. The PNGs land in ``test-artifacts/
+inline messages, both training dialogs mid-training, each preset on a shared video that suits it
+(every preset at 1280×800, a few at 1920×1080), the NMS candidates table with a box clicked and
+stepped through, the CNN lab's arithmetic inspector. The PNGs land in ``test-artifacts/
 screens-<W>x<H>/`` for people to look at; the test checks what can be measured: every shot was
 taken and shows a picture, each dialog lies inside the screen, no parameter field is narrower
-than it asks to be, and Start without a dataset logs one error.
+than it asks to be, Start without a dataset logs one error, every processor of each preset
+produced a result and none failed.
 
 Xvfb missing: skipped on a desktop, a failure with CI=true (setup.sh installs it).
 """
@@ -20,6 +23,7 @@ import cv2
 import pytest
 
 from tests.conftest import IN_CI, REPO
+from tests.gui import xvfb_presets
 
 pytest.importorskip("PySide6")
 
@@ -48,9 +52,17 @@ def free_display() -> str:
     pytest.fail("no free X display number between :50 and :99")
 
 
-@pytest.mark.parametrize("size_wh", [(1280, 800), (1920, 1080)], ids=["1280x800", "1920x1080"])
-def test_screens_a_new_user_meets(size_wh, tmp_path, shared):
+ALL_PRESETS = xvfb_presets.all_stems(REPO)
+
+
+@pytest.mark.parametrize(("size_wh", "stems"), [((1280, 800), ALL_PRESETS),
+                                                ((1920, 1080), list(xvfb_presets.FEW))],
+                         ids=["1280x800", "1920x1080"])
+def test_screens_a_new_user_meets(size_wh, stems, tmp_path, shared):
     video = shared(VIDEO)
+    for stem in stems:
+        shared("data/" + xvfb_presets.media_for(stem))
+    data = shared("data")
     xvfb = xvfb_binary()
     width, height = size_wh
     display = free_display()
@@ -70,8 +82,8 @@ def test_screens_a_new_user_meets(size_wh, tmp_path, shared):
                "VISIONAPP_CONFIG_DIR": str(tmp_path / "config"),  # a first launch
                "VISIONAPP_DATA_DIR": str(tmp_path / "data")}
         result = subprocess.run([sys.executable, "-m", "tests.gui.xvfb_driver", str(out),
-                                 str(video)], cwd=REPO, env=env, capture_output=True,
-                                text=True, timeout=240)
+                                 str(video), str(data), ",".join(stems)], cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=420)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -81,8 +93,9 @@ def test_screens_a_new_user_meets(size_wh, tmp_path, shared):
     assert not report["errors"], "\n".join(report["errors"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert report["screen_wh"] == [width, height]
-    assert report["shots"] == [f"{name}.png" for name in SHOTS]
-    for name in SHOTS:
+    shots = [*SHOTS, *xvfb_presets.shot_names(stems)]
+    assert report["shots"] == [f"{name}.png" for name in shots]
+    for name in shots:
         image = cv2.imread(str(out / f"{name}.png"))
         assert image is not None and image.shape[:2] == (height, width), name
         assert image.std() > 20, f"{name}: a blank screen"
@@ -92,5 +105,13 @@ def test_screens_a_new_user_meets(size_wh, tmp_path, shared):
         assert sx <= x and sy <= y and x + w <= sx + sw and y + h <= sy + sh, (name, dialog)
     x, y, w, h = report["window_xywh"]
     assert x >= 0 and y >= 0 and x + w <= width and y + h <= height
+    assert w >= 0.75 * width, "a first launch leaves most of a large screen unused"
     assert report["clipped"] == []
     assert report["detector_log_errors"] == 1
+    assert sorted(report["presets"]) == sorted(stems)
+    for stem, made in report["presets"].items():
+        assert made["failed"] == [], (stem, made)
+        assert made["enabled"] >= 1 and len(made["results"]) == made["enabled"], (stem, made)
+    nms = report["nms"]  # the clicked kept box's row selected; three decisions replayed
+    assert nms["selected_table_row"] == nms["focus_row"] and nms["decided"] == 3, nms
+    assert "inspector" in report["dialogs"]

@@ -1,12 +1,14 @@
 """Drives the real window under an X server and photographs the whole screen at each step:
-``python -m tests.gui.xvfb_driver OUT_DIR VIDEO`` (DISPLAY set, a fresh VISIONAPP_CONFIG_DIR).
+``python -m tests.gui.xvfb_driver OUT_DIR VIDEO DATA_DIR PRESETS`` (DISPLAY set, a fresh
+VISIONAPP_CONFIG_DIR; DATA_DIR the shared data folder, PRESETS comma-separated preset stems).
 
 It starts visionapp exactly as ``main.py`` does (:func:`visionapp.gui.app.main`, no arguments:
 a first launch), then, from inside its event loop: a processor chain on a shared video, the
 parameter panel's inline messages, and both training dialogs mid-training (driven by fake
-progress events, :mod:`tests.gui.fake_training`). Besides the PNGs it writes ``report.json``:
-the screen, each dialog's frame, and every parameter field narrower than it asks to be, for
-:mod:`tests.gui.test_screenshots` to check.
+progress events, :mod:`tests.gui.fake_training`), then the steps of
+:mod:`tests.gui.xvfb_presets`: presets, the NMS table, the CNN lab's inspector. Besides the PNGs
+it writes ``report.json``: the screen, each dialog's frame, every parameter field narrower than
+it asks to be, what each preset produced, for :mod:`tests.gui.test_screenshots` to check.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ STEP_TIMEOUT_S = 90.0  # generous: a busy 2-core machine, a model loading on fir
 
 
 def main(argv: list[str]) -> int:
-    out, video = Path(argv[0]), argv[1]
+    out, video, data = Path(argv[0]), argv[1], Path(argv[2])
+    stems = [s for s in argv[3].split(",") if s]
     out.mkdir(parents=True, exist_ok=True)
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    report: dict = {"shots": [], "dialogs": {}, "clipped": [], "errors": []}
-    steps = scenario(app, out, video, report)
+    report: dict = {"shots": [], "dialogs": {}, "clipped": [], "errors": [], "presets": {}}
+    steps = scenario(app, out, video, report, data, stems)
 
     def advance(value=None) -> None:
         try:
@@ -50,6 +53,7 @@ def main(argv: list[str]) -> int:
             QTimer.singleShot(0, advance)
         elif time.monotonic() > deadline:
             report["errors"].append(f"timed out waiting for {predicate.__doc__ or predicate}")
+            app.primaryScreen().grabWindow(0).save(str(out / "timed_out.png"))
             finish()
         else:
             QTimer.singleShot(50, lambda: poll(predicate, deadline))
@@ -95,7 +99,11 @@ def frame_of(dialog) -> dict:
             "screen_xywh": [free.x(), free.y(), free.width(), free.height()]}
 
 
-def scenario(app: QApplication, out: Path, video: str, report: dict):
+def scenario(app: QApplication, out: Path, video: str, report: dict, data: Path,
+             stems: list[str]):
+    from types import SimpleNamespace
+
+    from tests.gui import xvfb_presets
     from tests.gui.fake_training import classifier_events, detector_events
     from visionapp.core import registry
     from visionapp.gui.window import MainWindow
@@ -181,6 +189,13 @@ def scenario(app: QApplication, out: Path, video: str, report: dict):
     shoot(app, out, "detector_mid_training", report)
     report["dialogs"]["detector"] = frame_of(dialog)
     dialog.close()
+
+    ctx = SimpleNamespace(window=window, data=data, report=report, frame_of=frame_of,
+                          clipped=clipped_fields, shoot=lambda name: shoot(app, out, name,
+                                                                           report))
+    yield from xvfb_presets.presets_step(ctx, stems)
+    yield from xvfb_presets.nms_step(ctx)
+    yield from xvfb_presets.cnn_lab_step(ctx)
 
 
 if __name__ == "__main__":

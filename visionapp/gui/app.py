@@ -67,6 +67,20 @@ def default_source(last: str) -> tuple[str, str]:
     return (str(cameras[0][0]), "") if cameras else ("demo:", NO_CAMERA)
 
 
+def place_first_window(window) -> None:
+    """A first launch: 1280×760, or four fifths of a larger screen, centred in the screen's
+    free area and never beyond it (40 px kept for a title bar)."""
+    screen = window.screen()
+    if screen is None:
+        window.resize(1280, 760)
+        return
+    free = screen.availableGeometry()
+    w = min(free.width(), max(1280, free.width() * 4 // 5))
+    h = min(free.height() - 40, max(760, free.height() * 4 // 5))
+    window.resize(w, h)
+    window.move(free.x() + (free.width() - w) // 2, free.y() + (free.height() - h - 40) // 2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     t_start = time.perf_counter()
     args = parse_args(argv)
@@ -123,7 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 app.quit()
 
         window.frame_shown.connect(grab)
-    window.resize(1280, 760) if window.settings.value("window/geometry") is None else None
+    if window.settings.value("window/geometry") is None:
+        place_first_window(window)
     window.show()
     if args.source:
         window.open_source(args.source)

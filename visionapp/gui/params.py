@@ -41,6 +41,13 @@ def small_font(widget: QWidget) -> QFont:
     return font
 
 
+
+def reflowed(docstring: str) -> str:
+    """A processor's docstring for a word-wrapped label: each paragraph on one line (the
+    source's line breaks would otherwise break lines mid-sentence), paragraphs kept apart."""
+    text = inspect.cleandoc(docstring).replace("``", "")
+    return "\n\n".join(" ".join(p.split()) for p in text.split("\n\n") if p.strip())
+
 class ParamPanel(QWidget):
     """``changed`` carries {name: value} of the edits to apply (all of them together); {} asks
     for a fresh processor with the same settings (the restart button of a processor with
@@ -64,7 +71,7 @@ class ParamPanel(QWidget):
         layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         layout.setVerticalSpacing(3)
-        doc = inspect.cleandoc(type(processor).__doc__ or "").replace("``", "")
+        doc = reflowed(type(processor).__doc__ or "")
         if doc:
             self.about = QLabel(doc)
             self.about.setWordWrap(True)
