@@ -145,3 +145,11 @@ def test_a_mesh_is_translucent_and_a_skeleton_thicker_than_plain_lines():
     color = np.array(processor_color(0))
     mesh_px = mesh[changed[0]].astype(int)
     assert np.abs(mesh_px - color).max(axis=1).min() > 40  # the face shows through the mesh
+
+
+def test_accented_letters_are_drawn_as_their_base_letters():
+    from visionapp.core.annotate_style import ascii_text
+
+    # Hershey fonts have ASCII only: OCR'd "über" should read "uber", not "?ber".
+    assert ascii_text("über marrón 3×3 → ok") == "uber marron 3x3 -> ok"
+    assert ascii_text("北") == "?"

@@ -8,6 +8,7 @@ can read at the size the view shows them: capital letters are ``TEXT_SHARE`` of 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import cv2
@@ -71,11 +72,15 @@ def processor_color(position: int) -> tuple[int, int, int]:
 
 
 def ascii_text(text: str) -> str:
-    """Hershey fonts draw ASCII only: arrows, ×, dashes become their ASCII spelling."""
+    """Hershey fonts draw ASCII only: arrows, ×, dashes become their ASCII spelling, accented
+    letters their base letter ("über" → "uber"); anything else a "?". (The side panel shows the
+    text as it is.)"""
     if text.isascii():
         return text
     for char, plain in _ASCII.items():
         text = text.replace(char, plain)
+    bases = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in bases if not unicodedata.combining(c))
     return text.encode("ascii", "replace").decode()
 
 
