@@ -122,25 +122,23 @@ def compile_config(precision: str) -> dict[str, Any]:
 
 
 def openvino_core():
-    """An OpenVINO Core that caches what it compiles (:func:`visionapp.paths.openvino_cache_dir`),
-    so a later load of the same model, shape and precision reads the compiled blob back instead of
-    compiling again; without a writable cache folder it just compiles."""
+    """An OpenVINO Core caching what it compiles (:func:`visionapp.paths.openvino_cache_dir`):
+    a later load of the same model and settings reads the blob back instead of compiling."""
     import openvino as ov
 
-    core = ov.Core()
-    folder = paths.openvino_cache_dir()
+    core, folder = ov.Core(), paths.openvino_cache_dir()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         core.set_property({"CACHE_DIR": str(folder)})
-    except (OSError, RuntimeError) as exc:
+    except (OSError, RuntimeError) as exc:  # no writable cache: compile every time
         log.debug("OpenVINO compiled-model cache off (%s): %s", folder, exc)
     return core
 
 
 def compile_openvino(folder: Path, precision: str, extra: dict[str, Any] | None = None):
     xml = next(Path(folder).glob("*.xml"))
-    return openvino_core().compile_model(str(xml), "CPU", {**compile_config(precision),
-                                                           **(extra or {})})
+    config = {**compile_config(precision), **(extra or {})}
+    return openvino_core().compile_model(str(xml), "CPU", config)
 
 
 def describe_compiled(compiled) -> dict[str, Any]:
@@ -157,12 +155,10 @@ def pin_openvino(model, folder: Path, precision: str, info: dict[str, Any]) -> N
 
     Ultralytics compiles the IR itself with OpenVINO's default precision (bf16 on a CPU with
     BF16); at the start of each prediction this swaps in a model compiled with the wanted hint
-    (through the compiled-model cache, so only the very first load compiles twice), once per
-    predictor, and fills ``info`` from the compiled model's own properties.
-
-    It also skips Ultralytics' warm-up pass for OpenVINO on the CPU: that pass runs nothing there
-    but ``import torchvision`` (over a second, most of it torch's compiler stack), which only
-    switches NMS to torchvision's kernel; Ultralytics' own NMS keeps the same boxes."""
+    (a cache read after the first time), once per predictor, and fills ``info`` from the compiled
+    model's own properties. It also skips Ultralytics' warm-up on the CPU, which there only
+    imports torchvision (over a second) to switch NMS to its kernel; Ultralytics' own NMS keeps
+    the same boxes."""
 
     def on_predict_start(predictor) -> None:
         backend = getattr(predictor.model, "backend", None)
