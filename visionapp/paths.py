@@ -54,6 +54,12 @@ def user_models_dir() -> Path:
     return user_cache_dir() / "models"
 
 
+def openvino_cache_dir() -> Path:
+    """OpenVINO's compiled-model cache (its ``CACHE_DIR``): blobs keyed by OpenVINO itself on the
+    network, device and settings, so a later load of the same export skips compiling."""
+    return user_cache_dir() / "exports" / "openvino-compiled"
+
+
 def user_config_dir() -> Path:
     value = os.environ.get(CONFIG_DIR_ENV, "").strip()
     if value:

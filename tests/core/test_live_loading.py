@@ -155,3 +155,25 @@ def test_loading_note_falls_back_to_loading():
     frame = Frame(np.zeros((8, 8, 3), np.uint8), 0, 0)
     assert loading_note(registry.create("canny"), frame) == "loading…"
     assert loading_note(SlowToLoad(level=4), frame) == "loading level 4 for 8 px"
+
+
+@dataclass(frozen=True)
+class OwnWarmUp(ProcessorBase):
+    name: ClassVar[str] = "test.own_warm_up"
+
+    def warm_up(self, frame: Frame) -> None:
+        _LOADED[("warm_up", self)] = frame.image.shape
+
+    def __call__(self, frame: Frame) -> Result:
+        _LOADED[("called", self)] = True
+        return Result(self.name)
+
+
+def test_a_processor_with_its_own_warm_up_is_not_run_twice():
+    """warm_up() (reading a small model) instead of a discarded full pass: the first result is
+    the chain's own pass."""
+    from visionapp.core.prepare import warm_up
+
+    processor = OwnWarmUp()
+    warm_up(processor, Frame(np.zeros((40, 60, 3), np.uint8), 0, 0))
+    assert dict(_LOADED) == {("warm_up", processor): (40, 60, 3)}

@@ -244,3 +244,34 @@ def test_exported_onnx_and_openvino_weights_load(traffic, tmp_path):
         result = detect(traffic[1], weights=str(path), imgsz=640)
         assert result.text[0].startswith(f"YOLO {backend}")
         assert "car" in result.detections.labels
+
+
+def test_openvino_runs_without_importing_torchvision_and_keeps_the_boxes(shared):
+    """A fresh process loading an OpenVINO export skips Ultralytics' warm-up (on the CPU it only
+    imports torchvision, over a second of a load); Ultralytics' own NMS then keeps exactly the
+    boxes torchvision's kernel keeps."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import numpy as np\n"
+            "from visionapp.core import registry\n"
+            "from visionapp.core.sources import open_source\n"
+            f"with open_source({str(shared('data/videos/slow_traffic_small.mp4'))!r}) as s:\n"
+            "    frame = next(iter(s))\n"
+            "p = registry.create('yolo.detect', {'imgsz': 320, 'precision': 'fp32'})\n"
+            "own = p(frame)\n"
+            "assert own.text[0].startswith('YOLO openvino'), own.text\n"
+            "print('torchvision imported:', 'torchvision' in sys.modules)\n"
+            "import torchvision  # noqa: F401  (Ultralytics' NMS uses it from now on)\n"
+            "tv = p(frame)\n"
+            "assert len(own.detections) >= 3\n"
+            "assert np.array_equal(own.detections.class_id, tv.detections.class_id)\n"
+            "assert np.allclose(own.detections.xyxy, tv.detections.xyxy)\n"
+            "print('same boxes')\n")
+    env = {**os.environ, "VISIONAPP_MODELS_DIR": str(shared("models/yolov8n.pt").parent)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "torchvision imported: False" in result.stdout and "same boxes" in result.stdout

@@ -209,3 +209,21 @@ def test_int8_export_of_yolov8n_finds_pytorchs_boxes(shared, tmp_path, monkeypat
         if precision == "bf16" and "BF16" not in yolo_precision.openvino_capabilities():
             wanted = "f32"
         assert rt.compiled["inference_precision"] == wanted
+
+
+def test_compiled_models_are_cached_for_the_next_load(shared):
+    """The second compile of an export in a precision reads OpenVINO's cached blob back."""
+    from visionapp import paths
+    from visionapp.core import weights
+
+    pt = weights.resolve(str(shared("models/yolov8n.pt")))
+    folder = yolo.export_model(pt, (160, 160), "openvino")
+    cache = paths.openvino_cache_dir()
+    assert not cache.exists() or not any(cache.iterdir())
+    first = yolo_precision.compile_openvino(folder, "fp32")
+    blobs = sorted(cache.iterdir())
+    assert blobs, "nothing written to the compiled-model cache"
+    second = yolo_precision.compile_openvino(folder, "fp32")
+    assert sorted(cache.iterdir()) == blobs  # read back, not compiled into a new blob
+    x = np.random.default_rng(0).random((1, 3, 160, 160), dtype=np.float32)
+    assert np.allclose(first(x)[0], second(x)[0])

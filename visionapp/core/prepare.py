@@ -92,13 +92,19 @@ def warm_up(processor: object, frame: Frame) -> None:
     """Run ``processor`` once on ``frame``, so everything its first result needs (imports,
     model files, exports, native tasks for this frame's size and running mode) is loaded.
 
+    A processor whose load is only reading a small model file (a Haar cascade) may define
+    ``warm_up(self, frame) -> None`` doing just that instead: then the load ends within the
+    frame's grace period and the first result comes from the chain's own pass on that frame,
+    not from a second, discarded pass.
+
     Not ``prepare()``: that is the batch rule "no model, no run", while in the window a
     processor may wait for a model (a classifier shows "no model yet" until one is trained).
     Anything it raises comes back as in :func:`prepare_chain`."""
     name = getattr(processor, "name", type(processor).__name__)
+    run = getattr(processor, "warm_up", None) or processor
     with native_stderr_filtered():
         try:
-            processor(frame)  # type: ignore[operator]
+            run(frame)  # type: ignore[operator]
         except VisionappError:
             raise
         except Exception as exc:  # noqa: BLE001 - reported with the processor's name

@@ -75,6 +75,13 @@ class HaarFaces(ProcessorBase):
     equalize: bool = param(True, help="equalise the histogram first (robust to lighting)")
     eyes: bool = param(False, help="also find eyes in the upper half of each face")
 
+    def warm_up(self, frame: Frame) -> None:
+        """The window's load: read the cascades (milliseconds), so the first frame's own pass
+        is the first result (a full warm-up pass would cost a second detection)."""
+        load_cascade(FACE_CASCADES[self.cascade])
+        if self.eyes:
+            load_cascade(EYE_CASCADE)
+
     def __call__(self, frame: Frame) -> Result:
         gray = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
         if self.equalize:

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from visionapp import paths
 from visionapp.core import hardware
 from visionapp.core.box_match import Boxes, map50, matched_share
 from visionapp.core.nms import nms
@@ -120,12 +121,24 @@ def compile_config(precision: str) -> dict[str, Any]:
     return config
 
 
-def compile_openvino(folder: Path, precision: str, extra: dict[str, Any] | None = None):
+def openvino_core():
+    """An OpenVINO Core caching what it compiles (:func:`visionapp.paths.openvino_cache_dir`):
+    a later load of the same model and settings reads the blob back instead of compiling."""
     import openvino as ov
 
+    core, folder = ov.Core(), paths.openvino_cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        core.set_property({"CACHE_DIR": str(folder)})
+    except (OSError, RuntimeError) as exc:  # no writable cache: compile every time
+        log.debug("OpenVINO compiled-model cache off (%s): %s", folder, exc)
+    return core
+
+
+def compile_openvino(folder: Path, precision: str, extra: dict[str, Any] | None = None):
     xml = next(Path(folder).glob("*.xml"))
-    return ov.Core().compile_model(str(xml), "CPU", {**compile_config(precision),
-                                                     **(extra or {})})
+    config = {**compile_config(precision), **(extra or {})}
+    return openvino_core().compile_model(str(xml), "CPU", config)
 
 
 def describe_compiled(compiled) -> dict[str, Any]:
@@ -141,14 +154,19 @@ def pin_openvino(model, folder: Path, precision: str, info: dict[str, Any]) -> N
     """Make an Ultralytics OpenVINO model run in ``precision`` and record what it compiled to.
 
     Ultralytics compiles the IR itself with OpenVINO's default precision (bf16 on a CPU with
-    BF16); at the start of each prediction this swaps in a model compiled with the wanted hint,
-    once per predictor, and fills ``info`` from the compiled model's own properties."""
+    BF16); at the start of each prediction this swaps in a model compiled with the wanted hint
+    (a cache read after the first time), once per predictor, and fills ``info`` from the compiled
+    model's own properties. It also skips Ultralytics' warm-up on the CPU, which there only
+    imports torchvision (over a second) to switch NMS to its kernel; Ultralytics' own NMS keeps
+    the same boxes."""
 
     def on_predict_start(predictor) -> None:
         backend = getattr(predictor.model, "backend", None)
         compiled = getattr(backend, "ov_compiled_model", None)
         if compiled is None or getattr(backend, "visionapp_precision", None) == precision:
             return
+        if getattr(getattr(predictor, "device", None), "type", "cpu") == "cpu":
+            predictor.done_warmup = True
         wanted = compile_config(precision).get("INFERENCE_PRECISION_HINT")
         if wanted and describe_compiled(compiled)["inference_precision"] != wanted:
             backend.ov_compiled_model = compile_openvino(folder, precision)
