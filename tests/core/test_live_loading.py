@@ -157,15 +157,18 @@ def test_loading_note_falls_back_to_loading():
     assert loading_note(SlowToLoad(level=4), frame) == "loading level 4 for 8 px"
 
 
+_CALLS: dict = {}  # what OwnWarmUp was asked to do
+
+
 @dataclass(frozen=True)
 class OwnWarmUp(ProcessorBase):
     name: ClassVar[str] = "test.own_warm_up"
 
     def warm_up(self, frame: Frame) -> None:
-        _LOADED[("warm_up", self)] = frame.image.shape
+        _CALLS[("warm_up", self)] = frame.image.shape
 
     def __call__(self, frame: Frame) -> Result:
-        _LOADED[("called", self)] = True
+        _CALLS[("called", self)] = True
         return Result(self.name)
 
 
@@ -174,6 +177,7 @@ def test_a_processor_with_its_own_warm_up_is_not_run_twice():
     the chain's own pass."""
     from visionapp.core.prepare import warm_up
 
+    _CALLS.clear()
     processor = OwnWarmUp()
     warm_up(processor, Frame(np.zeros((40, 60, 3), np.uint8), 0, 0))
-    assert dict(_LOADED) == {("warm_up", processor): (40, 60, 3)}
+    assert dict(_CALLS) == {("warm_up", processor): (40, 60, 3)}
