@@ -91,12 +91,13 @@ def conv_kernels(folder, precision: str) -> str:
 def settle(processor, params: dict, source_frames) -> tuple[object, float]:
     """Feed the processor the source's frames in order while it collects calibration frames,
     then wait until its precision is settled (int8 built, auto measured): the plan, seconds."""
-    from visionapp.processors import yolo
+    from visionapp.processors import yolo_runtime
 
     t0 = time.perf_counter()
     hw = source_frames[0].image.shape[:2]
-    plan = yolo.precision_plan(yolo.resolve_weights("auto"),
-                               yolo.input_hw(hw, params["imgsz"]), params["precision"], "")
+    plan = yolo_runtime.precision_plan(yolo_runtime.resolve_weights("auto"),
+                                       yolo_runtime.input_hw(hw, params["imgsz"]),
+                                       params["precision"], "")
     for frame in source_frames:
         if not plan.collecting:
             break
@@ -108,12 +109,12 @@ def settle(processor, params: dict, source_frames) -> tuple[object, float]:
 
 def compare(imgsz: int, frames, labelled, labels, source_frames, cpu) -> bool:
     from visionapp.core import weights
-    from visionapp.processors import yolo
+    from visionapp.processors import yolo_runtime
     from visionapp.processors.ultralytics_safe import load_yolo
 
     baseline = load_yolo(weights.resolve("yolov8n.pt"))
-    shape = yolo.input_hw(frames[0].image.shape[:2], imgsz)
-    pt = yolo.resolve_weights("auto")
+    shape = yolo_runtime.input_hw(frames[0].image.shape[:2], imgsz)
+    pt = yolo_runtime.resolve_weights("auto")
     runs: dict[str, object] = {}
     wanted = ["fp32", "bf16", "int8", "auto"]
     for precision in wanted:
@@ -129,8 +130,8 @@ def compare(imgsz: int, frames, labelled, labels, source_frames, cpu) -> bool:
     for name, proc in timed.items():
         result = proc(frames[0])
         rt = proc.runtime(frames[0].image.shape[:2], result.values["precision"])
-        folder = (yolo.int8_path(pt, shape, "") if result.values["precision"] == "int8"
-                  else yolo.export_path(pt, shape, "openvino"))
+        folder = (yolo_runtime.int8_path(pt, shape, "") if result.values["precision"] == "int8"
+                  else yolo_runtime.export_path(pt, shape, "openvino"))
         backend(f"yolo.detect precision={name} @{imgsz} (input {shape[1]}×{shape[0]})",
                 f"ran in {result.values['precision']}; compiled {rt.compiled}; convolutions: "
                 f"{conv_kernels(folder, result.values['precision'])}")

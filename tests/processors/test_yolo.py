@@ -14,7 +14,7 @@ from visionapp.core.model_cache import MODELS
 from visionapp.core.nms import box_iou, nms, suppressors
 from visionapp.core.sources import open_source
 from visionapp.core.types import Frame
-from visionapp.processors import ultralytics_safe, yolo
+from visionapp.processors import ultralytics_safe, yolo_runtime
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +183,7 @@ def test_export_failure_falls_back_to_pytorch(traffic, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("no space for the export")
 
-    monkeypatch.setattr(yolo, "export_model", broken)
+    monkeypatch.setattr(yolo_runtime, "export_model", broken)
     MODELS.discard("yolo")
     try:
         result = detect(traffic[0], imgsz=416)
@@ -239,7 +239,7 @@ def test_exported_onnx_and_openvino_weights_load(traffic, tmp_path):
     pt.write_bytes(weights.resolve("yolov8n.pt").read_bytes())
     model = ultralytics_safe.load_yolo(pt)
     onnx = model.export(format="onnx", imgsz=640, simplify=False, verbose=False)
-    ov = yolo.export_model(pt, (640, 640), "openvino")
+    ov = yolo_runtime.export_model(pt, (640, 640), "openvino")
     for path, backend in ((onnx, "onnx"), (ov, "openvino")):
         result = detect(traffic[1], weights=str(path), imgsz=640)
         assert result.text[0].startswith(f"YOLO {backend}")

@@ -11,7 +11,7 @@ from visionapp.core.box_match import Boxes, matched_share
 from visionapp.core.errors import BadInput
 from visionapp.core.sources import open_source
 from visionapp.core.types import Frame
-from visionapp.processors import yolo, yolo_precision, yolo_quantize
+from visionapp.processors import yolo_openvino, yolo_precision, yolo_quantize, yolo_runtime
 from visionapp.processors.yolo_precision import Choice, Plan, Trial, choose, explicit
 
 ALL = frozenset({"FP32", "BF16", "INT8"})
@@ -36,11 +36,11 @@ def test_bf16_without_cpu_support_runs_fp32_and_says_so():
     fallback = explicit("bf16", frozenset({"FP32", "INT8"}))
     assert fallback.precision == "fp32" and "not supported by this CPU" in fallback.note
     assert explicit("fp32", ALL) == Choice("fp32")
-    assert yolo_precision.compile_config("fp32")["INFERENCE_PRECISION_HINT"] == "f32"
-    assert yolo_precision.compile_config("bf16")["INFERENCE_PRECISION_HINT"] == "bf16"
+    assert yolo_openvino.compile_config("fp32")["INFERENCE_PRECISION_HINT"] == "f32"
+    assert yolo_openvino.compile_config("bf16")["INFERENCE_PRECISION_HINT"] == "bf16"
     # int8's float layers run in FP32: BF16 would round box coordinates to whole pixels or worse
-    assert yolo_precision.compile_config("int8")["INFERENCE_PRECISION_HINT"] == "f32"
-    assert "INFERENCE_PRECISION_HINT" not in yolo_precision.compile_config("default")
+    assert yolo_openvino.compile_config("int8")["INFERENCE_PRECISION_HINT"] == "f32"
+    assert "INFERENCE_PRECISION_HINT" not in yolo_openvino.compile_config("default")
 
 
 def test_decode_keeps_one_of_two_overlapping_boxes_per_class():
@@ -148,18 +148,18 @@ def test_cache_keys_include_precision_and_calibration(tmp_path):
 
     pt = tmp_path / "w.pt"
     pt.write_bytes(b"weights")
-    fp32 = yolo.export_path(pt, (192, 320), "openvino")
-    int8 = yolo.int8_path(pt, (192, 320), "")
+    fp32 = yolo_runtime.export_path(pt, (192, 320), "openvino")
+    int8 = yolo_runtime.int8_path(pt, (192, 320), "")
     assert fp32 != int8 and "_int8-source" in str(int8) and str(int8).endswith("_openvino_model")
     assert weights.sha256_of(pt)[:16] in str(int8)
     folder = tmp_path / "calib"
     folder.mkdir()
     (folder / "a.png").write_bytes(b"x")
-    first = yolo.int8_path(pt, (192, 320), str(folder))
-    assert first != int8 and first != yolo.int8_path(pt, (384, 640), str(folder))
+    first = yolo_runtime.int8_path(pt, (192, 320), str(folder))
+    assert first != int8 and first != yolo_runtime.int8_path(pt, (384, 640), str(folder))
     (folder / "b.png").write_bytes(b"y")
-    assert yolo.int8_path(pt, (192, 320), str(folder)) != first  # new frames: a new model
-    assert "precision" in yolo.load_runtime.__code__.co_varnames
+    assert yolo_runtime.int8_path(pt, (192, 320), str(folder)) != first  # new frames: a new model
+    assert "precision" in yolo_runtime.load_runtime.__code__.co_varnames
 
 
 def test_a_missing_calibration_folder_is_one_line(shared):
@@ -187,10 +187,11 @@ def test_int8_export_of_yolov8n_finds_pytorchs_boxes(shared, tmp_path, monkeypat
     int8 = registry.create("yolo.detect", {"imgsz": 320, "precision": "int8",
                                            "calibration": str(calib)})
     int8.prepare()  # a batch run: named calibration frames are quantized before frame one
-    plan = yolo.precision_plan(yolo.resolve_weights("auto"), (192, 320), "int8", str(calib))
+    plan = yolo_runtime.precision_plan(yolo_runtime.resolve_weights("auto"), (192, 320), "int8",
+                                       str(calib))
     assert plan.current().precision == "int8", plan.current().note
     assert "calibrated on 8 frames of" in plan.current().note
-    folder = yolo.int8_path(yolo.resolve_weights("auto"), (192, 320), str(calib))
+    folder = yolo_runtime.int8_path(yolo_runtime.resolve_weights("auto"), (192, 320), str(calib))
     assert "FakeQuantize" in next(folder.glob("*.xml")).read_text()  # really quantized
     ref, got = [], []
     for frame in tests:
@@ -217,13 +218,13 @@ def test_compiled_models_are_cached_for_the_next_load(shared):
     from visionapp.core import weights
 
     pt = weights.resolve(str(shared("models/yolov8n.pt")))
-    folder = yolo.export_model(pt, (160, 160), "openvino")
+    folder = yolo_runtime.export_model(pt, (160, 160), "openvino")
     cache = paths.openvino_cache_dir()
     assert not cache.exists() or not any(cache.iterdir())
-    first = yolo_precision.compile_openvino(folder, "fp32")
+    first = yolo_openvino.compile_openvino(folder, "fp32")
     blobs = sorted(cache.iterdir())
     assert blobs, "nothing written to the compiled-model cache"
-    second = yolo_precision.compile_openvino(folder, "fp32")
+    second = yolo_openvino.compile_openvino(folder, "fp32")
     assert sorted(cache.iterdir()) == blobs  # read back, not compiled into a new blob
     x = np.random.default_rng(0).random((1, 3, 160, 160), dtype=np.float32)
     assert np.allclose(first(x)[0], second(x)[0])

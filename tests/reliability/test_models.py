@@ -24,7 +24,7 @@ from visionapp.core.errors import BadInput, ModelNotFound, ProcessorFailed
 from visionapp.core.model_cache import MODELS
 from visionapp.core.prepare import prepare_chain
 from visionapp.core.types import Frame
-from visionapp.processors import ultralytics_safe, yolo
+from visionapp.processors import ultralytics_safe, yolo_runtime
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -139,7 +139,7 @@ def test_shared_yolo_weights_load_and_export_weights_only(shared, tmp_path, monk
     result = registry.create("yolo.detect", {"weights": str(pt), "backend": "pytorch",
                                              "imgsz": 160})(Frame(image, 0, 0))
     assert result.text[0].startswith("YOLO pytorch")
-    exported = yolo.export_model(pt, (160, 160), "openvino")
+    exported = yolo_runtime.export_model(pt, (160, 160), "openvino")
     assert (exported / "metadata.yaml").is_file()
     assert len(calls) >= 2 and all(flag is True for flag in calls), calls
     import ultralytics.nn.tasks

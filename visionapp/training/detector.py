@@ -122,7 +122,7 @@ def _child(config: DetectorConfig, work: Path) -> int:
     """Runs in the child process: stdout carries only JSON lines, everything else → stderr."""
     emit = child_channel()
     from visionapp.processors.ultralytics_safe import load_yolo
-    from visionapp.processors.yolo import resolve_weights
+    from visionapp.processors.yolo_runtime import resolve_weights
 
     device, where = describe_device(config.device)
     emit(where)
