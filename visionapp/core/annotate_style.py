@@ -166,8 +166,9 @@ def put_label(canvas: NDArray[np.uint8], text: str, box_xyxy, color, style: Styl
               *, inside: bool = False, taken: list | None = None,
               short: str = "") -> tuple[int, int, int, int]:
     """A tag with ``text`` on the top edge of ``box_xyxy``: above the box, else inside its
-    top, else below it, else inside its bottom (the first that stays in the frame and is clear
-    of the tags in ``taken``); ``inside`` starts inside the top. Returns the tag (xyxy)."""
+    top, else below it, else inside its bottom, else beside the box (right, left), else a row
+    further up or down (the first that stays in the frame and is clear of the tags in
+    ``taken``); ``inside`` starts inside the top. Returns the tag (xyxy)."""
     x1, y1, x2, y2 = (float(v) for v in box_xyxy)
     tag_w, tag_h = tag_size(fit_text(text, style, 10**6), style)
     anchors = [(x1, y1 - tag_h), (x1, y1), (x1, y2), (x1, y2 - tag_h)]
@@ -175,6 +176,10 @@ def put_label(canvas: NDArray[np.uint8], text: str, box_xyxy, color, style: Styl
         anchors += [(x2 - tag_w, y) for _, y in anchors]
     if inside:
         anchors = anchors[1:2] + anchors[:1] + anchors[2:]
+    # Crowded (joints close together, cars in a queue): beside the box, then rows further off.
+    middle = (y1 + y2) / 2 - tag_h / 2
+    anchors += [(x2 + style.pad_px, middle), (x1 - tag_w - style.pad_px, middle),
+                (x1, y1 - 2 * tag_h), (x1, y2 + tag_h), (x1, y1 - 3 * tag_h), (x1, y2 + 2 * tag_h)]
     return place_tag(canvas, text, anchors, color, style, taken, short)
 
 

@@ -41,6 +41,7 @@ NOISE = re.compile(
     rb"[IWEF]\d{4} [\d:. ]+\d+ [\w.]+:\d+\] |"  # glog / absl (MediaPipe, TensorFlow)
     rb"WARNING: All log messages before absl::InitializeLog|WARNING: Logging before InitGoogle|"
     rb"INFO: Created TensorFlow Lite|To enable the following instructions: |"
+    rb"WARNING: Read-only tensor #|"  # LiteRT copying an unaligned model buffer
     rb"INFO: \[[\w.]+:\d+\] )"  # LiteRT (MediaPipe's inference runtime)
 )
 
