@@ -152,4 +152,5 @@ def test_accented_letters_are_drawn_as_their_base_letters():
 
     # Hershey fonts have ASCII only: OCR'd "über" should read "uber", not "?ber".
     assert ascii_text("über marrón 3×3 → ok") == "uber marron 3x3 -> ok"
+    assert ascii_text("«rapide» Straße") == '"rapide" Strasse'
     assert ascii_text("北") == "?"

@@ -243,3 +243,27 @@ def test_txt_without_a_text_reader_is_refused(capsys, tmp_path):
     line = _one_error(capsys, "process", "demo:frames=2", "-p", "canny", "--txt", str(txt),
                       "-q")
     assert "add -p ocr" in line and not txt.exists()
+
+
+@pytest.mark.parametrize("engine", ["tesseract", "rapidocr"])
+def test_the_text_read_is_written_beside_the_page_not_over_it(two_blocks, engine):
+    from visionapp.core.annotate import annotate
+
+    ocr = registry.create("ocr", {"engine": engine, "auto_rotate": False})
+    result = ocr(still(two_blocks))
+    assert result.overlay is not None and result.overlay_mode == "side_by_side"
+    assert not result.box_labels and result.text == (result.text[0],)  # the summary only
+    drawn = annotate(two_blocks, [result])
+    h, w = two_blocks.shape[:2]
+    assert drawn.shape[:2] == (h, 2 * w)
+    # The page beside holds dark text where each line was read, white elsewhere …
+    page = drawn[:, w:]
+    x1, y1, x2, y2 = (int(v) for v in result.detections.xyxy[0])
+    assert (page[y1:y2, x1:x2] < 100).any()
+    # … and the frame's words are not painted over: inside the boxes the frame is unchanged
+    # but for the box outlines.
+    inner = (slice(y1 + 4, y2 - 4), slice(x1 + 4, x2 - 4))
+    assert np.array_equal(drawn[:, :w][inner], two_blocks[inner])
+    labelled = registry.create("ocr", {"engine": engine, "auto_rotate": False,
+                                       "show_text": "on boxes"})(still(two_blocks))
+    assert labelled.box_labels and labelled.overlay is None

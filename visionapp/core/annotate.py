@@ -58,13 +58,13 @@ def _blend(canvas: np.ndarray, overlay: np.ndarray) -> np.ndarray:
 
 
 def draw_detections(canvas: np.ndarray, dets: Detections, color, style: Style,
-                    taken: list | None = None) -> None:
+                    taken: list | None = None, labels: bool = True) -> None:
     """Boxes in the processor's colour, each tagged with its track id, label and score (tags
-    clear of those in ``taken``, where they are added)."""
+    clear of those in ``taken``, where they are added); ``labels=False``: boxes only."""
     for i in range(len(dets)):
         x1, y1, x2, y2 = (int(round(v)) for v in dets.xyxy[i])
         cv2.rectangle(canvas, (x1, y1), (x2, y2), color, style.line_px, cv2.LINE_AA)
-    for i in range(len(dets)):
+    for i in range(len(dets) if labels else 0):
         text = dets.labels[i]
         if dets.track_id is not None and dets.track_id[i] >= 0:
             text = f"#{int(dets.track_id[i])} {text}"
@@ -231,7 +231,8 @@ def annotate(image: np.ndarray, results: Sequence[Result], *, show_text: bool = 
         else:
             if result.candidates is not None:
                 draw_candidates(canvas, result.candidates, color, style, tags)
-            draw_detections(canvas, result.detections, color, style, tags)
+            draw_detections(canvas, result.detections, color, style, tags,
+                            result.box_labels)
             obstacles += [tuple(b) for b in result.detections.xyxy]
         for marks in result.landmarks:
             draw_landmarks(canvas, marks, color, style)

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from visionapp.core.annotate_style import (
     FONT,
     Style,
+    ascii_text,
     fit_text,
     place_tag,
     tag_size,
@@ -136,3 +137,22 @@ def tag_half(canvas: NDArray[np.uint8], name: str, style: Style,
     h, w = canvas.shape[:2]
     tag_w, tag_h = tag_size(fit_text(name, style, w - 2 * style.pad_px), style)
     return place_tag(canvas, name, [(max(0, (w - tag_w) // 2), h - tag_h)], color, style)
+
+
+def text_page(frame_hw: tuple[int, int], boxes_xyxy, texts: Sequence[str]) -> np.ndarray:
+    """A white page of the frame's size with each text written where it was read, filling its
+    box's height: the words read, beside the words seen, none covering the other."""
+    h, w = frame_hw
+    page = np.full((h, w, 3), 255, np.uint8)
+    for (x1, y1, x2, y2), text in zip(np.asarray(boxes_xyxy, np.float64).reshape(-1, 4), texts,
+                                      strict=True):
+        text = ascii_text(text)
+        box_h, box_w = max(1.0, y2 - y1), max(1.0, x2 - x1)
+        (tw, th), base = cv2.getTextSize(text, FONT, 1.0, 1)
+        scale = max(0.2, min(0.8 * box_h / max(1, th + base), box_w / max(1, tw)))
+        thick = max(1, round(scale * 1.5))
+        (_, th), base = cv2.getTextSize(text, FONT, scale, thick)
+        baseline = int(y1 + (box_h + th) / 2 - base / 2)
+        cv2.putText(page, text, (int(x1), baseline), FONT, scale, (20, 20, 20), thick,
+                    cv2.LINE_AA)
+    return page

@@ -264,6 +264,9 @@ class Result:
     # True: the annotator draws nothing the processors before this one found (boxes, landmarks,
     # masks, heat maps, text), so an anonymised frame is shown clean.
     hides_earlier: bool = False
+    # False: the boxes are drawn without their label tags (the labels are shown elsewhere, e.g.
+    # ocr's text written beside the frame); records still carry them.
+    box_labels: bool = True
     # Probabilities to draw as bars with their names (a classifier's top k).
     bars: Bars | None = None
     # What non-maximum suppression did to every candidate (the NMS teaching view and its table).

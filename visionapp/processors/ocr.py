@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import cv2
 import numpy as np
 
+from visionapp.core.annotate_text import text_page
 from visionapp.core.params import ProcessorBase, Rule, param
 from visionapp.core.types import Detections, Frame, Result
 from visionapp.core.view_edits import ViewEdit
@@ -88,6 +89,10 @@ class Ocr(ProcessorBase):
     min_confidence: float = param(0.3, min=0.0, max=1.0, step=0.05,
                                   help="drop text read with less confidence")
     show_prepared: bool = param(False, help="show what the engine reads beside the frame")
+    show_text: str = param("beside", choices=("beside", "on boxes"),
+                           help="beside: the text read written on a page beside the frame, "
+                                "where it was read (the words stay visible); on boxes: as "
+                                "labels on the words")
 
     rules: ClassVar[tuple[Rule, ...]] = (
         Rule(("language",), lambda p: bool(engines.LANGUAGE_PATTERN.fullmatch(p.language)),
@@ -209,9 +214,13 @@ class Ocr(ProcessorBase):
         if len(texts) > MAX_SHOWN_LINES:
             shown.append(f"... {len(texts) - MAX_SHOWN_LINES} more line(s)")
         overlay = None
+        beside = self.show_text == "beside" and not (self.show_prepared and found)
         if self.show_prepared and found:
             overlay = _fit(found[0].prepared.image, (w, h))
+        elif beside:
+            overlay = text_page((h, w), dets.xyxy, dets.labels)
         values: dict[str, Any] = {"engine": self.engine, "text": "\n".join(texts),
                                   "lines": n_lines, "words": n_words, "regions": regions}
         return Result(self.name, detections=dets, overlay=overlay, overlay_mode="side_by_side",
-                      text=(summary, *shown), values=values)
+                      text=(summary,) if beside else (summary, *shown), values=values,
+                      box_labels=not beside)
