@@ -149,3 +149,18 @@ def test_the_layer_table_carries_the_arithmetic_and_a_click_shows_that_layer(
     next_packet(qtbot, window, lambda p: any(r.values.get("layer") == "conv1"
                                              for r in p.results))
     dialog.close()
+
+
+def test_a_click_on_the_map_beside_the_frame_opens_the_inspector_there(qtbot, window,
+                                                                       notes_picture):
+    window.open_source(str(notes_picture))
+    window.chain.add("canny", {"view": "side_by_side"})
+    window.chain.add("conv.kernel", {"display": "side_by_side"})
+    next_packet(qtbot, window, lambda p: len(p.results) == 2)
+    window.gestures.on_click(1, 1)  # on the frame: not conv.kernel's map
+    window.gestures.on_click(6 + 1, 1)  # on Canny's map, the first beside the frame
+    assert not window.inspector.isVisible()
+    window.gestures.on_click(12 + 1, 1)  # conv.kernel's map, the second beside it
+    qtbot.waitUntil(window.inspector.isVisible, timeout=5000)
+    assert "sum: 3 + 0 + (-1) + 1 + 0 + (-8) + 2 + 0 + (-2) = -5" in (
+        window.inspector.text.toPlainText())

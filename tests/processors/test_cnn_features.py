@@ -177,10 +177,12 @@ def test_inside_the_cnn_preset_runs_in_batch(keras_models, capsys, tmp_path):
                  "--detections", str(records), "--frames-dir", str(frames), "-q"]) == 0
     (record,) = [json.loads(line) for line in records.read_text().splitlines()]
     results = record["results"]
-    assert [r["processor"] for r in results] == ["classifier", "cnn.features", "cnn.features"]
-    assert [r["values"]["layer"] for r in results[1:]] == ["conv1", "conv2"]
+    assert [r["processor"] for r in results] == ["classifier", "cnn.features", "cnn.features",
+                                                 "conv.kernel"]
+    assert [r["values"]["layer"] for r in results[1:3]] == ["conv1", "conv2"]
     (saved,) = frames.iterdir()
-    assert cv2.imread(str(saved)).shape == (48, 3 * 64, 3)  # frame | first maps | deep maps
+    # frame | first maps | deep maps | the notes' kernel by hand
+    assert cv2.imread(str(saved)).shape == (48, 4 * 64, 3)
     assert main(["process", str(image), "--chain", str(preset), "-q"]) == 2  # no model yet
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "classifier.keras" in err[0]

@@ -130,6 +130,8 @@ class ViewGestures:
             return False
         frame = input_of(packet.frame, packet.results[:i])
         w = frame.image.shape[1]
+        if x // w != _panel_of(packet.results, i):
+            return False  # a click on another processor's map
         try:
             inspection = processor.inspect(frame, (x % w, y))
         except VisionappError as exc:
@@ -144,3 +146,13 @@ class ViewGestures:
         if self._chain.apply(row, edit.changes):
             self._chain.list.setCurrentRow(row)
             self._status.info(edit.message)
+
+
+def _panel_of(results, i: int) -> int:
+    """Where result ``i``'s map is on the view: 0 on the frame (replace, blend), else its
+    place among the maps the annotator puts beside the frame, in chain order."""
+    result = results[i]
+    if result.overlay is None or result.overlay_mode != "side_by_side":
+        return 0
+    beside = [r for r in results if r.overlay is not None and r.overlay_mode == "side_by_side"]
+    return 1 + next(k for k, r in enumerate(beside) if r is result)
