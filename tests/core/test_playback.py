@@ -7,6 +7,7 @@ read the answer), on the test's own thread, with a wait that never sleeps.
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -270,7 +271,12 @@ def test_a_live_source_is_latest_frame_wins():
     drive.send(OpenSource("demo:size=160x120,fps=1000"))
     first = drive.packet()
     assert first.source.is_live
-    later = drive.packet(lambda p: p.dropped > 0)
+
+    def slow_reader(packet: Packet) -> bool:
+        time.sleep(0.005)  # a consumer slower than the 1000 fps camera: frames must be dropped
+        return packet.dropped > 0
+
+    later = drive.packet(slow_reader)
     assert later.frame.index > first.frame.index
 
 
