@@ -66,6 +66,16 @@ def tiny_video(tmp_path) -> Path:
     return write_test_video(tmp_path / "tiny.mp4")
 
 
+def frame_count(path: Path) -> int:
+    """Frames a video really holds (decoded one by one, not the container's count)."""
+    cap = cv2.VideoCapture(str(path))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    cap.release()
+    return n
+
+
 def frame_index_of(image: np.ndarray) -> int:
     """Read back the index that write_test_video encoded (valid for < 32 frames)."""
     return int(round(float(image[2:6, 2:6].mean()) / 8))

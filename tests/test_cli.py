@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, write_test_video
+from tests.conftest import REPO, frame_count, write_test_video
 from visionapp.cli import main
 
 
@@ -21,15 +21,6 @@ def cli(capsys, *args) -> tuple[int, str, str]:
     code = main(list(args))
     out = capsys.readouterr()
     return code, out.out, out.err
-
-
-def frame_count(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
 
 
 def test_process_generated_video_end_to_end(capsys, tiny_video, tmp_path):

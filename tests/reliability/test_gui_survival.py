@@ -21,10 +21,10 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from tests.gui.conftest import window  # noqa: E402, F401 - the real window fixture
 from visionapp.core.params import ProcessorBase  # noqa: E402
 from visionapp.core.playback_messages import Packet, Pause, Play  # noqa: E402
 from visionapp.core.types import Result  # noqa: E402
-from visionapp.gui.window import MainWindow  # noqa: E402
 
 FRAMES = 5_000
 WARMUP_FRAMES = 200
@@ -56,19 +56,8 @@ def refcounts() -> tuple[int, int]:
     return sys.getrefcount(True), sys.getrefcount(None)
 
 
-@pytest.fixture
-def window(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("VISIONAPP_DATA_DIR", str(tmp_path / "data"))
-    win = MainWindow()
-    qtbot.addWidget(win)
-    win.resize(1000, 700)
-    win.show()
-    yield win
-    win.close()
-
-
 @pytest.mark.slow
-def test_window_survives_5000_frames_without_losing_references(qtbot, window):
+def test_window_survives_5000_frames_without_losing_references(qtbot, window):  # noqa: F811
     counts = {"ready": 0, "painted": 0, "shown": 0}
     guard: dict[str, object] = {}
 

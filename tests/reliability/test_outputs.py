@@ -19,22 +19,13 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import IN_CI, write_test_video
+from tests.conftest import IN_CI, frame_count, write_test_video
 from visionapp.cli import main
 
 EXE = str(Path(sys.executable).parent / "visionapp")
 
 
 # ----------------------------------------------------------------------------- helpers
-
-
-def frame_count(path: Path) -> int:
-    cap = cv2.VideoCapture(str(path))
-    n = 0
-    while cap.read()[0]:
-        n += 1
-    cap.release()
-    return n
 
 
 def cli(capfd, *args) -> tuple[int, str]:
