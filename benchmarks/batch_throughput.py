@@ -4,7 +4,7 @@ Both read slow_traffic_small.mp4, run Canny(100, 200) on the grayscale frame and
 map with the same codec (mp4v). Printed: seconds per run (median of interleaved rounds), the
 ratio baseline / app (target ≥ 1.3), frame counts, and whether sampled output frames are
 identical. The loop is single-threaded in Python; inside OpenCV, FFmpeg's decoder and OpenCV's
-own pool still use their threads (the header says how many), for both.
+own pool still use their threads (the header says how many).
 
 Where the time goes: one more run of each measures CPU seconds — the app's per stage thread
 (reader, process, writer), the libraries' worker threads, and the loop's own thread. From them,
@@ -122,7 +122,9 @@ def main() -> int:
     cores = len(os.sched_getaffinity(0))
     backend("opencv", f"OpenCV {cv2.__version__}: {cv2.getNumThreads()} threads in its pool "
                       f"(the app sets 1 when processing is not the slowest stage); FFmpeg "
-                      f"decoder threads: OpenCV's default; {cores} cores usable")
+                      f"decoder threads: the loop OpenCV's default (one per core), the app "
+                      f"{pipeline.batch_decoder_threads()} (the cores its writer and processing "
+                      f"stages leave); {cores} cores usable")
     src = shared("data/videos/slow_traffic_small.mp4")
     with tempfile.TemporaryDirectory() as tmp:
         a, b = Path(tmp) / "app.mp4", Path(tmp) / "baseline.mp4"

@@ -4,12 +4,15 @@ Each benchmark runs in its own process (``python -m benchmarks.NAME``); its outp
 comes and kept in ``benchmarks/out/NAME.txt``. The report collects the ``== `` header lines
 (what it ran on) and the ``[name] ... PASS|FAIL`` target lines (see ``benchmarks/_common.py``;
 a line of another shape that ends in PASS or FAIL is taken too), and writes
-``benchmarks/out/report.md`` and ``report.json``. ``--compare`` puts the targets of two or more
-``report.json`` files (from different machines) side by side.
+``benchmarks/out/report.md`` and ``report.json``. ``--update`` re-runs the benchmarks named and
+keeps the other runs of the last report (same machine only), so a long benchmark need not be
+repeated to refresh one table. ``--compare`` puts the targets of two or more ``report.json``
+files (from different machines) side by side.
 
     .venv/bin/python -m benchmarks.report                       # every benchmark
     .venv/bin/python -m benchmarks.report yolo_speed overhead   # a subset
     .venv/bin/python -m benchmarks.report yolo_speed --args yolo_speed="--frames 60"
+    .venv/bin/python -m benchmarks.report --update batch_throughput   # refresh one, keep the rest
     .venv/bin/python -m benchmarks.report --compare a/report.json b/report.json
 """
 
@@ -26,6 +29,7 @@ import time
 from pathlib import Path
 
 from benchmarks._common import REPO, load_average, machine
+from visionapp.core import hardware
 
 OUT = REPO / "benchmarks" / "out"
 TAGGED = re.compile(r"^\[(?P<name>[\w.\-]+)\] (?P<text>.*) (?P<verdict>PASS|FAIL)$")
@@ -58,6 +62,7 @@ def run_one(name: str, extra: list[str]) -> dict:
     OUT.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", f"benchmarks.{name}", *extra]
     print(f"\n### {' '.join(command[1:])}", flush=True)
+    started = time.strftime("%Y-%m-%d %H:%M")
     load_before, t0 = load_average(), time.monotonic()
     lines: list[str] = []
     with subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -72,7 +77,7 @@ def run_one(name: str, extra: list[str]) -> dict:
     if proc.returncode != 0 and not targets:
         targets.append({"name": name, "text": f"exited with status {proc.returncode} before "
                                               "reporting a target", "ok": False})
-    return {"benchmark": name, "args": extra, "returncode": proc.returncode,
+    return {"benchmark": name, "args": extra, "started": started, "returncode": proc.returncode,
             "seconds": round(time.monotonic() - t0, 1), "load_before": round(load_before, 2),
             "load_after": round(load_average(), 2), "header": header, "targets": targets}
 
@@ -85,10 +90,11 @@ def markdown(report: dict) -> str:
             text = t["text"].replace("|", "\\|")
             lines.append(f"| {run['benchmark']} | {t['name']} | {text} | "
                          f"{'PASS' if t['ok'] else '**FAIL**'} |")
-    lines += ["", "| benchmark | seconds | 1-min load before → after | exit |", "|---|---|---|---|"]
+    lines += ["", "| benchmark | started | seconds | 1-min load before → after | exit |",
+              "|---|---|---|---|---|"]
     for run in report["runs"]:
-        lines.append(f"| {run['benchmark']} | {run['seconds']:.0f} | {run['load_before']:.2f} → "
-                     f"{run['load_after']:.2f} | {run['returncode']} |")
+        lines.append(f"| {run['benchmark']} | {run.get('started', '')} | {run['seconds']:.0f} | "
+                     f"{run['load_before']:.2f} → {run['load_after']:.2f} | {run['returncode']} |")
     for run in report["runs"]:
         backends = [h for h in run["header"] if h.startswith("backend ")]
         if backends:
@@ -116,12 +122,34 @@ def compare(paths: list[Path]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cpu_signature() -> str:
+    return hardware.signature(hardware.read_cpu())
+
+
+def previous_runs(parser: argparse.ArgumentParser) -> list[dict]:
+    """The runs of the last report, which must come from this machine (its CPU's signature)."""
+    path = OUT / "report.json"
+    if not path.is_file():
+        return []
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        runs, cpu = previous["runs"], previous.get("cpu_signature")
+    except (OSError, ValueError, KeyError) as exc:
+        parser.error(f"--update: {path} cannot be read ({exc}); run without --update")
+    if cpu != cpu_signature():
+        parser.error(f"--update: {path} comes from another machine or an older report "
+                     f"({cpu or 'no CPU signature'}); run without --update")
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help=f"benchmarks to run (default all: "
                                                  f"{', '.join(available())})")
     parser.add_argument("--args", action="append", default=[], metavar="NAME=ARGS",
                         help="extra command-line arguments for one benchmark")
+    parser.add_argument("--update", action="store_true",
+                        help="keep the last report's other runs (from this machine)")
     parser.add_argument("--compare", nargs="+", type=Path, metavar="REPORT_JSON")
     args = parser.parse_args(argv)
     if args.compare:
@@ -137,8 +165,14 @@ def main(argv: list[str] | None = None) -> int:
         if not sep or name not in available():
             parser.error(f"--args {item!r}: expected NAME=ARGS with NAME a benchmark")
         extra[name] = shlex.split(value)
+    kept = previous_runs(parser) if args.update else []
     report = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine(),
+              "cpu_signature": cpu_signature(),
               "runs": [run_one(n, extra.get(n, [])) for n in (args.names or available())]}
+    fresh = {run["benchmark"] for run in report["runs"]}
+    order = {name: i for i, name in enumerate(available())}
+    report["runs"] = sorted([r for r in kept if r["benchmark"] not in fresh] + report["runs"],
+                            key=lambda r: order.get(r["benchmark"], len(order)))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "report.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     table = markdown(report)

@@ -55,3 +55,34 @@ def test_an_unknown_benchmark_name_is_one_line(capsys):
     assert exit_info.value.code == 2
     assert "unknown benchmark no_such_benchmark" in capsys.readouterr().err
     assert "yolo_speed" in report.available() and "report" not in report.available()
+
+
+def _run(name: str, ok: bool) -> dict:
+    return {"benchmark": name, "args": [], "started": "then", "returncode": 0, "seconds": 1.0,
+            "load_before": 0.1, "load_after": 0.1, "header": [],
+            "targets": [{"name": f"{name}.x", "text": "measured", "ok": ok}]}
+
+
+def test_update_reruns_the_named_benchmarks_and_keeps_the_others(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "OUT", tmp_path)
+    monkeypatch.setattr(report, "run_one", lambda name, extra: _run(name, True))
+    old = {"machine": "== cpu: this one", "cpu_signature": report.cpu_signature(),
+           "runs": [_run("batch_throughput", False), _run("yolo_speed", True)]}
+    (tmp_path / "report.json").write_text(json.dumps(old))
+    assert report.main(["--update", "batch_throughput"]) == 0  # the failing run was replaced
+    runs = json.loads((tmp_path / "report.json").read_text())["runs"]
+    assert [(r["benchmark"], r["targets"][0]["ok"]) for r in runs] == [
+        ("batch_throughput", True), ("yolo_speed", True)]
+    assert "**2 of 2 targets PASS**" in (tmp_path / "report.md").read_text()
+
+
+def test_update_refuses_a_report_from_another_machine(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(report, "OUT", tmp_path)
+    monkeypatch.setattr(report, "run_one", lambda name, extra: _run(name, True))
+    other = {"machine": "== cpu: another", "cpu_signature": "Other CPU|64|avx2",
+             "runs": [_run("yolo_speed", True)]}
+    (tmp_path / "report.json").write_text(json.dumps(other))
+    with pytest.raises(SystemExit) as exit_info:
+        report.main(["--update", "batch_throughput"])
+    assert exit_info.value.code == 2
+    assert "comes from another machine" in capsys.readouterr().err

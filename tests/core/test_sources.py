@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import frame_index_of, write_test_video
+from visionapp.core import hardware
 from visionapp.core.errors import SourceError
+from visionapp.core.pipeline import batch_decoder_threads
 from visionapp.core.sources import LatestFrameSlot, natural_key, open_source
 from visionapp.core.types import Frame
 
@@ -17,6 +19,22 @@ def test_video_is_ordered_and_lossless(tiny_video):
     assert [f.index for f in frames] == list(range(30))
     assert [frame_index_of(f.image) for f in frames] == list(range(30))
     assert [f.timestamp_ms for f in frames] == [i * 100 for i in range(30)]  # 10 fps
+
+
+def test_a_video_decoded_on_one_thread_gives_the_same_frames(tiny_video):
+    with open_source(str(tiny_video)) as default, \
+            open_source(str(tiny_video), decoder_threads=1) as single:
+        assert single._cap.get(cv2.CAP_PROP_N_THREADS) == 1
+        pairs = list(zip(default, single, strict=True))
+    assert len(pairs) == 30
+    assert all(np.array_equal(a.image, b.image) for a, b in pairs)
+
+
+def test_the_batch_decoder_gets_the_cores_the_other_stages_leave(monkeypatch):
+    monkeypatch.setattr(hardware, "USABLE_CPUS_AT_START", 2)
+    assert batch_decoder_threads() == 1
+    monkeypatch.setattr(hardware, "USABLE_CPUS_AT_START", 8)
+    assert batch_decoder_threads() == 6
 
 
 def test_video_seek_lands_on_the_frame(tiny_video):

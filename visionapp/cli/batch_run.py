@@ -156,13 +156,15 @@ class _Run:
         partial). ``heatmaps``: (processor, PNG path) pairs saved when the input is done."""
         from visionapp.cli.solution_outputs import save_heatmaps
         from visionapp.core.network_sources import shown_spec
+        from visionapp.core.pipeline import batch_decoder_threads
         from visionapp.core.sources import open_source
 
         job, url = self.job, spec
         spec = shown_spec(spec)  # what messages and records show: no password
         source = open_source(url, realtime=False, default_demo_frames=DEMO_FRAMES_DEFAULT,
                              folder_fps=job.fps or 1.0, camera_wh=job.camera_wh,
-                             camera_fps=job.camera_fps, stream=job.stream_options())
+                             camera_fps=job.camera_fps, stream=job.stream_options(),
+                             decoder_threads=batch_decoder_threads())
         with source:
             total = source.info.frame_count
             if job.max_frames:

@@ -109,7 +109,7 @@ class FileWorker:
     def _run(self, task: FileTask, scratch: Path, result: FileResult) -> None:
         from visionapp.cli.batch_run import Outputs, limited
         from visionapp.core.export import Exports
-        from visionapp.core.pipeline import process_batch
+        from visionapp.core.pipeline import batch_decoder_threads, process_batch
         from visionapp.core.sources import open_source
 
         job, files = self.job, self.job.files
@@ -120,7 +120,8 @@ class FileWorker:
             source = open_source(task.path, realtime=False,
                                  default_demo_frames=DEMO_FRAMES_DEFAULT,
                                  folder_fps=job.fps or 1.0, camera_wh=job.camera_wh,
-                                 camera_fps=job.camera_fps, stream=job.stream_options())
+                                 camera_fps=job.camera_fps, stream=job.stream_options(),
+                                 decoder_threads=batch_decoder_threads())
         except BaseException:
             exports.abort()
             raise

@@ -21,11 +21,19 @@ log = logging.getLogger(__name__)
 
 
 class VideoSource(Source):
-    """A video file: every frame, in order; timestamps from the frame index and fps."""
+    """A video file: every frame, in order; timestamps from the frame index and fps.
 
-    def __init__(self, path: Path):
+    ``decoder_threads`` caps FFmpeg's decoding threads (0: FFmpeg's default, one per core); the
+    batch path gives the decoder only the cores its other stages leave (see
+    :func:`~visionapp.core.pipeline.batch_decoder_threads`). The frames are the same either way.
+    """
+
+    def __init__(self, path: Path, decoder_threads: int = 0):
         self.path = path
-        self._cap = cv2.VideoCapture(str(path))
+        params = [cv2.CAP_PROP_N_THREADS, decoder_threads] if decoder_threads > 0 else []
+        self._cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, params)
+        if params and not self._cap.isOpened():  # a backend without the setting: its default
+            self._cap = cv2.VideoCapture(str(path))
         if not self._cap.isOpened():
             raise SourceError(f"cannot decode {str(path)!r} as a video; check the file is a "
                               "complete video (mp4, avi, mkv, …)")

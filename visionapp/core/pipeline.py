@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
+from visionapp.core import hardware
 from visionapp.core.annotate import Annotator
 from visionapp.core.errors import ProcessorFailed
 from visionapp.core.stats import RollingStats
@@ -98,6 +99,15 @@ class BatchReport:
 
 
 WARMUP_FRAMES = 24
+STAGES = 3  # reader, processing, writer
+
+
+def batch_decoder_threads() -> int:
+    """FFmpeg decoding threads for a video read by :func:`process_batch`: the cores its other
+    two stages leave, at least one. FFmpeg's default (one per core) only competes with them: on
+    2 cores it cost 0.78 s of CPU for the 914 frames of a 640×360 video against 0.56 s on one
+    thread, for the same frames."""
+    return max(1, (hardware.USABLE_CPUS_AT_START or 1) - (STAGES - 1))
 
 
 def _balance_threads(stats: RollingStats) -> int:

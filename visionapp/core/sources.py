@@ -113,9 +113,11 @@ def open_demo(options: str = "", *, realtime: bool = False,
 
 def open_source(spec: str, *, realtime: bool = False, camera_wh: tuple[int, int] | None = None,
                 camera_fps: float | None = None, default_demo_frames: int | None = None,
-                folder_fps: float = 1.0, stream: StreamOptions | None = None) -> Source:
+                folder_fps: float = 1.0, stream: StreamOptions | None = None,
+                decoder_threads: int = 0) -> Source:
     """Open ``spec``: "demo:[opts]", a camera index ("0"), a network stream URL (rtsp://,
-    http(s)://, udp://; ``stream`` sets its timeouts), a video, an image, or a folder."""
+    http(s)://, udp://; ``stream`` sets its timeouts), a video, an image, or a folder.
+    ``decoder_threads`` caps a video file's decoding threads (0: FFmpeg's default)."""
     spec = str(spec).strip()
     if is_stream_url(spec):
         return open_stream(spec, stream)
@@ -134,4 +136,4 @@ def open_source(spec: str, *, realtime: bool = False, camera_wh: tuple[int, int]
         return open_image(path)
     if path.stat().st_size == 0:
         raise SourceError(f"{spec!r} is an empty file; give a complete video or image")
-    return VideoSource(path)
+    return VideoSource(path, decoder_threads)
