@@ -11,7 +11,9 @@ Where the time goes: one more run of each measures CPU seconds — the app's per
 the ceiling: the app can take no less than its busiest stage, nor less than all its CPU time
 shared over the cores; the loop no less than its own thread's CPU time. Both are CPU times, so
 the estimate holds up under load from other processes, where the wall-clock ratio does not (the
-pipeline's gain needs idle cores; on a busy machine it can fall below 1).
+pipeline's gain needs idle cores; on a busy machine it can fall below 1). Kernel time and page
+faults are printed too: FFmpeg's decoding threads wait on each other in the kernel, and frame
+buffers that malloc hands back to the kernel fault in again (see ``pipeline.keep_freed_memory``).
 
     .venv/bin/python -m benchmarks.batch_throughput [--rounds 3]
 """
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -77,25 +80,38 @@ def captured_reports():
         pipeline.process_batch = original
 
 
+def usage() -> resource.struct_rusage:
+    return resource.getrusage(resource.RUSAGE_SELF)
+
+
+def usage_since(before: resource.struct_rusage) -> str:
+    """Kernel time and page faults since ``before`` (thread hand-offs and fresh memory cost
+    both)."""
+    now = usage()
+    return (f"{now.ru_stime - before.ru_stime:.2f} of it in the kernel, "
+            f"{now.ru_minflt - before.ru_minflt} page faults")
+
+
 def cpu_profile(src: Path, tmp: Path, cores: int) -> float:
     """One run of each with CPU times; prints where the time went and returns the ceiling of
     the ratio on ``cores`` idle cores."""
-    c0, m0, t0 = time.process_time(), time.thread_time(), time.perf_counter()
+    r0, c0, m0, t0 = usage(), time.process_time(), time.thread_time(), time.perf_counter()
     baseline(src, tmp / "profile_baseline.mp4")
     base_cpu, base_own = time.process_time() - c0, time.thread_time() - m0
-    base_wall = time.perf_counter() - t0
+    base_wall, base_kernel = time.perf_counter() - t0, usage_since(r0)
     with captured_reports() as reports:
-        c0, m0, t0 = time.process_time(), time.thread_time(), time.perf_counter()
+        r0, c0, m0, t0 = usage(), time.process_time(), time.thread_time(), time.perf_counter()
         app(src, tmp / "profile_app.mp4")
         app_cpu, app_main = time.process_time() - c0, time.thread_time() - m0
-        app_wall = time.perf_counter() - t0
+        app_wall, app_kernel = time.perf_counter() - t0, usage_since(r0)
     stages = reports[-1].stage_cpu_s
     libraries = app_cpu - app_main - sum(stages.values())
     print(f"CPU seconds, loop: {base_cpu:.2f} in {base_wall:.2f} s wall ({base_own:.2f} its own "
-          f"thread, {base_cpu - base_own:.2f} FFmpeg/OpenCV worker threads)")
+          f"thread, {base_cpu - base_own:.2f} FFmpeg/OpenCV worker threads; {base_kernel})")
     print(f"CPU seconds, app:  {app_cpu:.2f} in {app_wall:.2f} s wall (" + ", ".join(
         f"{name} stage {s:.2f}" for name, s in stages.items())
-        + f", FFmpeg/OpenCV worker threads {libraries:.2f}, main thread {app_main:.2f})")
+        + f", FFmpeg/OpenCV worker threads {libraries:.2f}, main thread {app_main:.2f}; "
+        f"{app_kernel})")
     floor_app = max(max(stages.values()), app_cpu / cores)
     floor_base = max(base_own, base_cpu / cores)
     ceiling = floor_base / floor_app

@@ -1,3 +1,4 @@
+import platform
 import threading
 import time
 
@@ -7,7 +8,7 @@ import pytest
 from visionapp.core import registry
 from visionapp.core.annotate import Annotator, annotate
 from visionapp.core.errors import ProcessorFailed
-from visionapp.core.pipeline import apply_chain, process_batch, run
+from visionapp.core.pipeline import apply_chain, keep_freed_memory, process_batch, run
 from visionapp.core.sources import open_source
 from visionapp.core.types import Detections, Frame, Landmarks, Result
 
@@ -162,3 +163,9 @@ def test_batch_trails_are_drawn_by_the_drivers_annotator():
     last = []
     process_batch(frames, (Tracker(),), lambda f, r, img: last.append(img), show_text=False)
     assert last[-1][25, 30].any() and not last[0][25, 30].any()  # the trail, once it exists
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc settings")
+def test_glibc_takes_the_batch_memory_settings():
+    # What they save is measured by benchmarks/batch_throughput.py (page faults, CPU).
+    assert keep_freed_memory()

@@ -125,6 +125,32 @@ def _balance_threads(stats: RollingStats) -> int:
     return cv2.getNumThreads()
 
 
+# glibc's malloc hands a freed multi-megabyte heap top back to the kernel (trim) and maps big
+# blocks afresh each time, so every new frame buffer page-faults in again: 60,000 faults and
+# 0.3 s of kernel time over the 914 frames of a 640×360 video, against 3,000 and 0.07 s when
+# up to 32 MB of freed memory is kept for the next frames (a 1080p BGR frame is 6 MB). The
+# memory benchmark ends at the same RSS either way (177 MB after 10,000 frames).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+KEEP_FREED_BYTES = 32 << 20
+MAP_ABOVE_BYTES = 16 << 20
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep up to :data:`KEEP_FREED_BYTES` of freed memory for reuse and
+    to serve blocks below :data:`MAP_ABOVE_BYTES` from it (process-wide; the batch CLI is one
+    run per process). False where the C library is not glibc."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_TRIM_THRESHOLD, KEEP_FREED_BYTES)
+                and mallopt(_M_MMAP_THRESHOLD, MAP_ABOVE_BYTES))
+
+
 _END = object()
 
 
@@ -260,6 +286,7 @@ def process_batch(
     read_thread, process_thread, write_thread = stages
     report = BatchReport(stats=stats)
     threads_before = cv2.getNumThreads()
+    keep_freed_memory()
     t_start = time.perf_counter()
     for stage in stages:
         stage.start()
