@@ -240,3 +240,18 @@ def test_augmentation_is_one_affine_resample_per_image():
     shifted = np.asarray(Augmentation(flip=False, shift=0.3)(bar))
     columns = shifted.mean(axis=(1, 3)).argmax(axis=1)
     assert len(set(columns.tolist())) > 3
+
+
+def test_the_pipeline_feeds_the_images_the_live_classifier_sees(tmp_path):
+    """Training images are decoded and resized as the processor prepares a crop (OpenCV, RGB,
+    INTER_AREA), in chunks decoded in parallel, in the files' order when not shuffled."""
+    from visionapp.training.classifier_data import DECODE_CHUNK, pipeline
+
+    dataset = scan(shapes_dataset(tmp_path / "shapes", per_class=DECODE_CHUNK // 2 + 7))
+    items = dataset.files["train"] + dataset.files["val"] + dataset.files["test"]
+    assert len(items) > DECODE_CHUNK  # more than one chunk
+    images = np.concatenate([x.numpy() for x, _ in pipeline(items, 48, 16, training=False)])
+    for (path, _), image in zip(items, images, strict=True):
+        rgb = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
+        expected = cv2.resize(rgb, (48, 48), interpolation=cv2.INTER_AREA)
+        np.testing.assert_array_equal(image, expected.astype(np.float32))
