@@ -17,8 +17,10 @@
 - ``show_candidates`` runs the model with NMS switched off (IoU threshold 1.0), then applies
   visionapp's own NumPy NMS (:func:`visionapp.core.nms.nms_table`) so every candidate, the kept
   boxes (numbered #1, #2 … by score) and who suppressed whom (with the IoU) are in the Result's
-  ``nms`` table and drawn. Without it, the backend's own NMS is used (the fast path); the two
-  agree. With a tracker on, the tracker's own NMS runs and the view says so.
+  ``nms`` table and drawn. Without it, an OpenVINO export made here runs directly
+  (:mod:`visionapp.processors.yolo_direct`: no Ultralytics predictor around the network) and
+  other backends use Ultralytics' own NMS; they agree. With a tracker on, the tracker's own NMS
+  runs and the view says so.
 """
 
 from __future__ import annotations
@@ -231,6 +233,11 @@ class YoloDetect(ProcessorBase):
                 dets, candidates, summary = visible_nms(table)
                 text.append(summary)
                 values["candidates"] = len(every)
+            elif rt.direct is not None:
+                xyxy, conf, cls = rt.direct.detect(frame.image, conf=self.conf, iou=self.iou,
+                                                   classes=classes, agnostic=self.agnostic_nms,
+                                                   max_det=self.max_det)
+                dets = Detections(xyxy, conf, cls, tuple(names[int(c)] for c in cls))
             else:
                 out = rt.model.predict(frame.image, iou=self.iou, max_det=self.max_det,
                                        **common)[0]

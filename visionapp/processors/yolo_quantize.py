@@ -45,6 +45,13 @@ QUANTIZE_TIMEOUT_S = 1800
 def letterbox(image_bgr: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
     """``image_bgr`` scaled to fit ``shape_hw`` (aspect kept), centred and padded with grey:
     the H×W×3 uint8 BGR image the network sees."""
+    return letterbox_placed(image_bgr, shape_hw)[0]
+
+
+def letterbox_placed(image_bgr: np.ndarray, shape_hw: tuple[int, int]
+                     ) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """:func:`letterbox`, with where the image went: (canvas, scale, (left, top)); a point
+    (x, y) of the network's input is ((x - left) / scale, (y - top) / scale) in the image."""
     h, w = image_bgr.shape[:2]
     out_h, out_w = shape_hw
     scale = min(out_h / h, out_w / w)
@@ -52,9 +59,9 @@ def letterbox(image_bgr: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
     resized = image_bgr if (new_w, new_h) == (w, h) else cv2.resize(
         image_bgr, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
-    canvas = np.full((out_h, out_w, 3), PAD_VALUE, np.uint8)
-    canvas[top : top + new_h, left : left + new_w] = resized
-    return canvas
+    canvas = cv2.copyMakeBorder(resized, top, out_h - new_h - top, left, out_w - new_w - left,
+                                cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
+    return canvas, scale, (left, top)
 
 
 def to_input(boxed_bgr: np.ndarray) -> np.ndarray:

@@ -22,6 +22,7 @@ from visionapp.core.errors import BadInput, ModelNotFound
 from visionapp.core.model_cache import MODELS
 from visionapp.processors import yolo_openvino, yolo_precision, yolo_quantize
 from visionapp.processors.ultralytics_safe import load_yolo
+from visionapp.processors.yolo_direct import DirectModel
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,7 @@ class Runtime:
         self.compiled: dict[str, Any] = {}  # what OpenVINO compiled to, read back after loading
         self.lock = threading.Lock()
         self.stream_id: int | None = None  # the stream the tracker has seen; None: no tracks
+        self.direct: DirectModel | None = None  # plain detection without Ultralytics' predictor
 
 
 def load_runtime(path: Path, backend: str, shape_hw: tuple[int, int], device: str,
@@ -173,7 +175,25 @@ def load_runtime(path: Path, backend: str, shape_hw: tuple[int, int], device: st
                            "device=cpu") from None
     runtime = Runtime(model, used, note, exported, precision)
     runtime.compiled = compiled
+    if used == "openvino" and exported is not None:
+        runtime.direct = direct_model(target, precision, len(model.names))
+        if runtime.direct is not None:
+            runtime.compiled = runtime.direct.describe()
     return runtime
+
+
+def direct_model(folder: Path, precision: str, classes: int) -> DirectModel | None:
+    """The export at ``folder`` compiled for the direct path, or None (and Ultralytics'
+    predictor does the work) when it is not a plain detection head of ``classes`` classes."""
+    try:
+        direct = DirectModel(folder, precision)
+    except Exception as exc:  # noqa: BLE001 - the predictor path still works
+        log.warning("direct OpenVINO path off for %s: %s", folder, exc)
+        return None
+    outputs = direct.compiled.outputs
+    if len(outputs) != 1 or outputs[0].get_partial_shape()[1].get_length() != 4 + classes:
+        return None
+    return direct
 
 
 def int8_path(pt: Path, shape_hw: tuple[int, int], calibration: str) -> Path:
