@@ -207,7 +207,7 @@ class YoloDetect(ProcessorBase):
         hw = frame.image.shape[:2]
         choice = self.precision_choice(frame, hw)
         rt = self.runtime(hw, choice.precision)
-        names = rt.model.names
+        names = rt.names
         classes = class_ids(names, self.classes)
         size = list(rt.shape_hw) if rt.shape_hw else self.imgsz
         common = {"imgsz": size, "conf": self.conf, "classes": classes,

@@ -32,6 +32,14 @@ def xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
 
 
+def class_names(folder: Path) -> dict[int, str]:
+    """The class names Ultralytics wrote beside its export (``metadata.yaml``)."""
+    import yaml
+
+    meta = yaml.safe_load((folder / "metadata.yaml").read_text(encoding="utf-8"))
+    return {int(k): str(v) for k, v in meta["names"].items()}
+
+
 class DirectModel:
     """An OpenVINO YOLO detection export (``folder``) compiled for ``precision`` with uint8 BGR
     input; :meth:`detect` runs one frame. Not thread-safe (one infer request): the caller holds
@@ -42,6 +50,7 @@ class DirectModel:
         _, _, height, width = self.compiled.input(0).get_shape()
         self.shape_hw = (int(height), int(width))
         self._request = self.compiled.create_infer_request()
+        self.names = class_names(Path(folder))
 
     def detect(self, image_bgr: np.ndarray, *, conf: float, iou: float,
                classes: list[int] | None = None, agnostic: bool = False, max_det: int = 300

@@ -131,6 +131,17 @@ class Runtime:
         self.lock = threading.Lock()
         self.stream_id: int | None = None  # the stream the tracker has seen; None: no tracks
         self.direct: DirectModel | None = None  # plain detection without Ultralytics' predictor
+        self._names: dict[int, str] | None = None
+
+    @property
+    def names(self) -> dict[int, str]:
+        """The model's class names, read once: for an export, Ultralytics' ``model.names`` sets
+        up a whole predictor (compiling the network again, ~200 ms) on every access until its
+        first prediction."""
+        if self._names is None:
+            self._names = self.direct.names if self.direct is not None else dict(
+                self.model.names)
+        return self._names
 
 
 def load_runtime(path: Path, backend: str, shape_hw: tuple[int, int], device: str,
@@ -176,22 +187,23 @@ def load_runtime(path: Path, backend: str, shape_hw: tuple[int, int], device: st
     runtime = Runtime(model, used, note, exported, precision)
     runtime.compiled = compiled
     if used == "openvino" and exported is not None:
-        runtime.direct = direct_model(target, precision, len(model.names))
+        runtime.direct = direct_model(target, precision)
         if runtime.direct is not None:
             runtime.compiled = runtime.direct.describe()
     return runtime
 
 
-def direct_model(folder: Path, precision: str, classes: int) -> DirectModel | None:
+def direct_model(folder: Path, precision: str) -> DirectModel | None:
     """The export at ``folder`` compiled for the direct path, or None (and Ultralytics'
-    predictor does the work) when it is not a plain detection head of ``classes`` classes."""
+    predictor does the work) when it is not a plain detection head over its class names."""
     try:
         direct = DirectModel(folder, precision)
     except Exception as exc:  # noqa: BLE001 - the predictor path still works
         log.warning("direct OpenVINO path off for %s: %s", folder, exc)
         return None
     outputs = direct.compiled.outputs
-    if len(outputs) != 1 or outputs[0].get_partial_shape()[1].get_length() != 4 + classes:
+    rows = outputs[0].get_partial_shape()[1]
+    if len(outputs) != 1 or not rows.is_static or rows.get_length() != 4 + len(direct.names):
         return None
     return direct
 
