@@ -32,6 +32,31 @@ def xywh_to_xyxy(xywh: np.ndarray) -> np.ndarray:
     return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
 
 
+def decode_head(pred: np.ndarray, *, conf: float, iou: float, classes: list[int] | None = None,
+                agnostic: bool = False, max_det: int = 300
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A YOLOv8/11 detection head's (4 + classes, anchors) output → boxes (N, 4) xyxy float64
+    in network-input pixels, scores (N,) float32, class ids (N,) int32, best first: class-aware
+    greedy NMS at ``iou`` (``agnostic``: across classes) over the boxes scoring above ``conf``
+    (of ``classes`` only, when given), at most ``max_det``."""
+    scores = pred[4:]
+    best = scores.max(axis=0)  # a sixth of argmax's time over every anchor
+    idx = np.flatnonzero(best > conf)
+    cls = scores[:, idx].argmax(axis=0)
+    if classes is not None:
+        wanted = np.isin(cls, classes)
+        idx, cls = idx[wanted], cls[wanted]
+    if idx.size > MAX_NMS:
+        top = np.argsort(-best[idx], kind="stable")[:MAX_NMS]
+        idx, cls = idx[top], cls[top]
+    xyxy = xywh_to_xyxy(pred[:4, idx].T.astype(np.float64))
+    # One greedy pass for every class at once: each class's boxes moved CLASS_OFFSET apart, so
+    # boxes of two classes never overlap (as Ultralytics does it).
+    apart = xyxy if agnostic else xyxy + cls[:, None] * CLASS_OFFSET
+    kept = nms(apart, best[idx], iou)[:max_det]
+    return xyxy[kept], best[idx][kept].astype(np.float32), cls[kept].astype(np.int32)
+
+
 def class_names(folder: Path) -> dict[int, str]:
     """The class names Ultralytics wrote beside its export (``metadata.yaml``)."""
     import yaml
@@ -63,25 +88,10 @@ class DirectModel:
         # float RGB in [0, 1], channels first: one OpenCV call
         self._request.infer([cv2.dnn.blobFromImage(boxed, 1 / 255, swapRB=True)])
         pred = self._request.get_output_tensor(0).data[0]  # (4 + classes, anchors)
-        scores = pred[4:]
-        best = scores.max(axis=0)  # a sixth of argmax's time over every anchor
-        idx = np.flatnonzero(best > conf)
-        cls = scores[:, idx].argmax(axis=0)
-        if classes is not None:
-            wanted = np.isin(cls, classes)
-            idx, cls = idx[wanted], cls[wanted]
-        if idx.size > MAX_NMS:
-            top = np.argsort(-best[idx], kind="stable")[:MAX_NMS]
-            idx, cls = idx[top], cls[top]
-        xyxy = xywh_to_xyxy(pred[:4, idx].T.astype(np.float64))
-        # One greedy pass for every class at once: each class's boxes moved CLASS_OFFSET apart,
-        # so boxes of two classes never overlap (as Ultralytics does it).
-        apart = xyxy if agnostic else xyxy + cls[:, None] * CLASS_OFFSET
-        kept = nms(apart, best[idx], iou)[:max_det]
-        boxes = (xyxy[kept] - (left, top, left, top)) / scale
-        boxes = np.clip(boxes, 0, (w, h, w, h))
-        return (boxes.astype(np.float32), best[idx][kept].astype(np.float32),
-                cls[kept].astype(np.int32))
+        xyxy, scores, cls = decode_head(pred, conf=conf, iou=iou, classes=classes,
+                                        agnostic=agnostic, max_det=max_det)
+        boxes = np.clip((xyxy - (left, top, left, top)) / scale, 0, (w, h, w, h))
+        return boxes.astype(np.float32), scores, cls
 
     def describe(self) -> dict[str, Any]:
         from visionapp.processors.yolo_openvino import describe_compiled

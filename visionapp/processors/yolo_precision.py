@@ -36,9 +36,9 @@ import numpy as np
 
 from visionapp.core import hardware
 from visionapp.core.box_match import Boxes, map50, matched_share
-from visionapp.core.nms import nms
 from visionapp.core.types import Frame
 from visionapp.processors import yolo_quantize
+from visionapp.processors.yolo_direct import MAX_NMS, decode_head
 from visionapp.processors.yolo_openvino import (
     compile_openvino,
     openvino_capabilities,
@@ -105,17 +105,10 @@ def choose(trials: Sequence[Trial]) -> Trial:
 
 
 def decode(output: np.ndarray, conf: float = 0.25, iou: float = 0.7) -> Boxes:
-    """A YOLOv8/11 detection head's (1, 4 + classes, anchors) output → boxes after class-aware
-    NMS, in network-input pixels (enough to compare two precisions on the same input)."""
-    pred = output[0]
-    scores = pred[4:]
-    cls = scores.argmax(axis=0)
-    best = scores[cls, np.arange(scores.shape[1])]
-    keep = best >= conf
-    cx, cy, w, h = pred[:4, keep]
-    xyxy = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
-    kept = nms(xyxy, best[keep], iou, cls[keep])
-    return Boxes.of(xyxy[kept], cls[keep][kept], best[keep][kept])
+    """A detection head's (1, 4 + classes, anchors) output → boxes after class-aware NMS, in
+    network-input pixels (enough to compare two precisions on the same input)."""
+    xyxy, scores, cls = decode_head(output[0], conf=conf, iou=iou, max_det=MAX_NMS)
+    return Boxes.of(xyxy, cls, scores)
 
 
 def run_trials(folders: dict[str, Path], inputs: Sequence[np.ndarray],
