@@ -244,14 +244,18 @@ def test_augmentation_is_one_affine_resample_per_image():
 
 def test_the_pipeline_feeds_the_images_the_live_classifier_sees(tmp_path):
     """Training images are decoded and resized as the processor prepares a crop (OpenCV, RGB,
-    INTER_AREA), in chunks decoded in parallel, in the files' order when not shuffled."""
+    resize_square: shrinking by area, enlarging bilinear), in chunks decoded in parallel, in the
+    files' order when not shuffled."""
     from visionapp.training.classifier_data import DECODE_CHUNK, pipeline
 
     dataset = scan(shapes_dataset(tmp_path / "shapes", per_class=DECODE_CHUNK // 2 + 7))
     items = dataset.files["train"] + dataset.files["val"] + dataset.files["test"]
     assert len(items) > DECODE_CHUNK  # more than one chunk
-    images = np.concatenate([x.numpy() for x, _ in pipeline(items, 48, 16, training=False)])
-    for (path, _), image in zip(items, images, strict=True):
-        rgb = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
-        expected = cv2.resize(rgb, (48, 48), interpolation=cv2.INTER_AREA)
-        np.testing.assert_array_equal(image, expected.astype(np.float32))
+    for size in (48, 96):  # the shapes are 64 px: shrunk, then enlarged
+        batches = pipeline(items, size, 16, training=False)
+        images = np.concatenate([x.numpy() for x, _ in batches])
+        for (path, _), image in zip(items, images, strict=True):
+            rgb = cv2.cvtColor(cv2.imread(path), cv2.COLOR_BGR2RGB)
+            flag = cv2.INTER_AREA if size < 64 else cv2.INTER_LINEAR
+            expected = cv2.resize(rgb, (size, size), interpolation=flag)
+            np.testing.assert_array_equal(image, expected.astype(np.float32))

@@ -21,6 +21,7 @@ import numpy as np
 from visionapp.core import weights
 from visionapp.core.errors import BadInput, ModelNotFound
 from visionapp.core.frameworks import before_tensorflow
+from visionapp.core.images import resize_square
 from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.types import Bars, Detections, Frame, HeatMap, Result
@@ -148,8 +149,7 @@ class Classifier(ProcessorBase):
 
     def predict(self, loaded: LoadedClassifier, crops_rgb: list[np.ndarray]) -> np.ndarray:
         size = loaded.image_size
-        batch = np.stack([cv2.resize(c, (size, size), interpolation=cv2.INTER_AREA)
-                          for c in crops_rgb]).astype(np.float32)
+        batch = np.stack([resize_square(c, size) for c in crops_rgb]).astype(np.float32)
         from visionapp.processors.keras_inference import class_probabilities
 
         out = np.asarray(loaded.model(batch, training=False), np.float64)
@@ -178,7 +178,7 @@ class Classifier(ProcessorBase):
         if self.gradcam:
             from visionapp.processors.keras_inference import gradcam
 
-            small = cv2.resize(crop, (loaded.image_size,) * 2, interpolation=cv2.INTER_AREA)
+            small = resize_square(crop, loaded.image_size)
             cam, probs = gradcam(loaded.model, small)
             heatmaps = (HeatMap(np.asarray(cam, np.float32), (x0, y0, x0 + cw, y0 + ch)),)
         else:

@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from visionapp.core.errors import BadInput, ModelNotFound, VisionappError
+from visionapp.core.images import resize_square
 from visionapp.core.model_cache import MODELS
 from visionapp.core.params import ProcessorBase, param
 from visionapp.core.types import Frame, Result
@@ -247,7 +248,7 @@ class CnnFeatures(ProcessorBase):
             return self._filters(loaded, feature)
         size = loaded.image_size
         rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-        x = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)[None].astype(np.float32)
+        x = resize_square(rgb, size)[None].astype(np.float32)
         # predict_on_batch runs the compiled graph: a quarter of an eager call's time here.
         act = np.asarray(sub.predict_on_batch(x), np.float32)[0]
         scores = np.abs(act).mean(axis=(0, 1))

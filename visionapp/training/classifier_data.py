@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from visionapp.core.errors import BadInput
-from visionapp.core.images import read_image
+from visionapp.core.images import read_image, resize_square
 from visionapp.core.sources import IMAGE_SUFFIXES, natural_key
 from visionapp.training.classifier_augment import Augmentation, augmentation, mixup
 
@@ -150,12 +150,13 @@ DECODE_CHUNK = 128  # files per decoding call
 
 def decode_image_rgb(path: str, size: int, out: np.ndarray | None = None) -> np.ndarray:
     """One training image as the live classifier sees a crop: decoded by OpenCV, resized to
-    ``size``×``size`` with the processor's own ``cv2.INTER_AREA``, RGB (into ``out`` if given).
+    ``size``×``size`` as the processor resizes (:func:`resize_square`), RGB (into ``out`` if
+    given).
     The file was checked by :func:`scan`; one that changed since is named in the error."""
     image = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
         raise BadInput(f"{path!r} no longer decodes as an image; remove it or run again")
-    small = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
+    small = resize_square(image, size)
     return cv2.cvtColor(small, cv2.COLOR_BGR2RGB, dst=out)
 
 
