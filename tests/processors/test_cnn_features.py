@@ -14,6 +14,7 @@ import pytest
 
 from visionapp.cli import main
 from visionapp.core.errors import BadInput, ModelNotFound
+from visionapp.core.images import resize_square
 from visionapp.core.types import Frame
 from visionapp.paths import PRESETS_DIR
 from visionapp.processors.cnn_features import CnnFeatures, feature_layers
@@ -66,7 +67,7 @@ def direct(model_path: Path, layer: str, frame: Frame) -> np.ndarray:
     model = keras.models.load_model(model_path, safe_mode=True)
     size = json.loads(model_path.with_suffix(".json").read_text())["image_size"]
     rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
-    x = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_AREA)[None].astype(np.float32)
+    x = resize_square(rgb, size)[None].astype(np.float32)
     return np.asarray(keras.Model(model.input, model.get_layer(layer).output)(x))[0]
 
 
@@ -204,8 +205,7 @@ def test_backbone_blocks_of_a_transfer_model(tmp_path, frame, shared):
     view = CnnFeatures(model=str(path), layer="block_3_project_BN", channels=4).features(frame)
     base = backbone_of(model)
     cut = keras.Model(base.input, base.get_layer("block_3_project_BN").output)
-    rgb = cv2.resize(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB), (224, 224),
-                     interpolation=cv2.INTER_AREA).astype(np.float32)
+    rgb = resize_square(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB), 224).astype(np.float32)
     act = np.asarray(cut((rgb / 127.5 - 1)[None]))[0]
     assert view.shape == act.shape == (28, 28, 16) and view.signed  # BN output: signed
     assert list(view.channels) == np.argsort(-np.abs(act).mean(axis=(0, 1)),
