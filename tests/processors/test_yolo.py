@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -28,6 +31,13 @@ def traffic(request):
 @pytest.fixture(autouse=True)
 def _models(shared, monkeypatch):
     monkeypatch.setenv("VISIONAPP_MODELS_DIR", str(shared("models/yolov8n.pt").parent))
+
+
+def _in_fresh_process(code: str, shared, timeout: float) -> subprocess.CompletedProcess:
+    """Run ``code`` in a new Python process that finds the shared YOLO weights."""
+    env = {**os.environ, "VISIONAPP_MODELS_DIR": str(shared("models/yolov8n.pt").parent)}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=timeout, env=env)
 
 
 def detect(frame, **params):
@@ -214,10 +224,6 @@ def test_cli_json_lines_carry_class_score_box_and_track(shared, tmp_path, capsys
 
 def test_mediapipe_then_yolo_in_one_process(shared):
     """TensorFlow (under MediaPipe) first, then torch/Ultralytics: must not crash."""
-    import os
-    import subprocess
-    import sys
-
     code = ("import numpy as np\n"
             "from visionapp.core import registry\n"
             "from visionapp.core.types import Frame\n"
@@ -225,9 +231,7 @@ def test_mediapipe_then_yolo_in_one_process(shared):
             "registry.create('mediapipe.face_detection')(f)\n"
             "registry.create('yolo.detect', {'backend': 'pytorch', 'imgsz': 160})(f)\n"
             "print('both ran')\n")
-    env = {**os.environ, "VISIONAPP_MODELS_DIR": str(shared("models/yolov8n.pt").parent)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=180, env=env)
+    result = _in_fresh_process(code, shared, timeout=180)
     assert result.returncode == 0 and "both ran" in result.stdout, result.stderr[-2000:]
 
 
@@ -250,10 +254,6 @@ def test_openvino_runs_without_importing_torchvision_and_keeps_the_boxes(shared)
     """A fresh process loading an OpenVINO export runs it directly (yolo_direct: no Ultralytics
     predictor, so no torchvision import, over a second of a load); its boxes are exactly those
     of Ultralytics' predictor with torchvision's NMS kernel, on several frames."""
-    import os
-    import subprocess
-    import sys
-
     code = ("import sys\n"
             "import numpy as np\n"
             "from visionapp.core import registry\n"
@@ -275,8 +275,6 @@ def test_openvino_runs_without_importing_torchvision_and_keeps_the_boxes(shared)
             "    assert np.allclose(a.detections.confidence, b.confidence, atol=1e-4)\n"
             "assert sum(len(a.detections) for a in own) >= 3 * len(frames)\n"
             "print('same boxes')\n")
-    env = {**os.environ, "VISIONAPP_MODELS_DIR": str(shared("models/yolov8n.pt").parent)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=300, env=env)
+    result = _in_fresh_process(code, shared, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "torchvision imported: False" in result.stdout and "same boxes" in result.stdout

@@ -12,6 +12,7 @@ thread only waits, so it stays free to handle signals (Ctrl-C) at any moment.
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import time
@@ -135,10 +136,11 @@ KEEP_FREED_BYTES = 32 << 20
 MAP_ABOVE_BYTES = 16 << 20
 
 
+@functools.cache
 def keep_freed_memory() -> bool:
     """Ask glibc's malloc to keep up to :data:`KEEP_FREED_BYTES` of freed memory for reuse and
     to serve blocks below :data:`MAP_ABOVE_BYTES` from it (process-wide; the batch CLI is one
-    run per process). False where the C library is not glibc."""
+    run per process; set once). False where the C library is not glibc."""
     import ctypes
     import ctypes.util
 
