@@ -47,10 +47,24 @@ def openvino_core():
     return core
 
 
-def compile_openvino(folder: Path, precision: str, extra: dict[str, Any] | None = None):
-    xml = next(Path(folder).glob("*.xml"))
+def compile_openvino(folder: Path, precision: str, extra: dict[str, Any] | None = None, *,
+                     uint8_input: bool = False):
+    """The export in ``folder`` compiled for ``precision`` (``extra``: more OpenVINO settings).
+    ``uint8_input``: the network takes the (1, 3, H, W) RGB image as uint8 and divides by 255
+    itself, ahead of its first quantizer (the same outputs, bit for bit, as feeding the float
+    tensor; a quarter of the bytes to prepare and hand over)."""
+    xml = str(next(Path(folder).glob("*.xml")))
     config = {**compile_config(precision), **(extra or {})}
-    return openvino_core().compile_model(str(xml), "CPU", config)
+    core = openvino_core()
+    if not uint8_input:
+        return core.compile_model(xml, "CPU", config)
+    import openvino as ov
+    from openvino.preprocess import PrePostProcessor
+
+    ppp = PrePostProcessor(core.read_model(xml))
+    ppp.input().tensor().set_element_type(ov.Type.u8)
+    ppp.input().preprocess().convert_element_type(ov.Type.f32).scale(255.0)
+    return core.compile_model(ppp.build(), "CPU", config)
 
 
 def describe_compiled(compiled) -> dict[str, Any]:
