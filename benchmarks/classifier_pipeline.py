@@ -25,6 +25,7 @@ import time
 
 from benchmarks._common import shared, target
 from benchmarks.classifier_common import header, photos
+from visionapp.core import hardware
 
 SIZE, BATCH = 64, 32
 
@@ -80,8 +81,9 @@ def main() -> int:
                                                     rates["ImageDataGenerator"], strict=True))
     warm = statistics.median(w / g for w, g in zip(rates["tf.data warm"],
                                                     rates["ImageDataGenerator"], strict=True))
-    print("tf.data settings: decode on AUTOTUNE threads (first epoch only), augmentation one "
-          "OpenCV call per batch on 1 thread, max intra-op parallelism 1, prefetch AUTOTUNE")
+    print(f"tf.data settings: decode on {hardware.USABLE_CPUS_AT_START} threads (first "
+          f"epoch only), augmentation one OpenCV call per batch on 1 thread, max intra-op "
+          f"parallelism 1, prefetch {data.PREFETCH_BATCHES} batches, autotuner off")
     target("classifier_pipeline.alone", cold >= 3 and warm >= 3,
            f"(a) input pipeline alone, images/s (median of {args.rounds}): ImageDataGenerator "
            f"{med['ImageDataGenerator']:.0f}; tf.data cold (decode + augment + batch) "

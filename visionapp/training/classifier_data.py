@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from visionapp.core import hardware
 from visionapp.core.errors import BadInput
 from visionapp.core.images import read_image, resize_square
 from visionapp.core.sources import IMAGE_SUFFIXES, natural_key
@@ -146,6 +147,7 @@ def split(items: list[tuple[str, int]], n_classes: int, val_fraction: float,
 
 
 DECODE_CHUNK = 128  # files per decoding call
+PREFETCH_BATCHES = 2  # batches ready ahead of the model
 
 
 def decode_image_rgb(path: str, size: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -199,7 +201,7 @@ def pipeline(items: list[tuple[str, int]], image_size: int, batch: int, *, train
     # per-file TensorFlow ops cost more than decoding a small photo (measured in
     # benchmarks/classifier_pipeline.py), so files are decoded in chunks, then cached one by one.
     ds = tf.data.Dataset.from_tensor_slices((paths, targets)).batch(DECODE_CHUNK)
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE).unbatch().cache()
+    ds = ds.map(load, num_parallel_calls=hardware.USABLE_CPUS_AT_START or 1).unbatch().cache()
     if training:
         ds = ds.shuffle(len(items), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch)
@@ -227,7 +229,12 @@ def pipeline(items: list[tuple[str, int]], image_size: int, batch: int, *, train
     # One thread per op inside the pipeline: its work is small and runs beside the model's
     # own intra-op threads, which should keep the cores.
     options.threading.max_intra_op_parallelism = 1
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
+    # Fixed parallelism and prefetch instead of tf.data's autotuner: on 2 cores the autotuner
+    # stalled training for 1-2.4 s with the CPU idle, a few times every 30 epochs, and slowed
+    # the median epoch by a sixth; without it no stall in 60 epochs
+    # (benchmarks/classifier_pipeline.py).
+    options.autotune.enabled = False
+    return ds.with_options(options).prefetch(PREFETCH_BATCHES)
 
 
 def augmentation_preview(items: list[tuple[str, int]], image_size: int = 128, images: int = 3,
