@@ -15,7 +15,7 @@ pipeline's gain needs idle cores; on a busy machine it can fall below 1). Kernel
 faults are printed too: FFmpeg's decoding threads wait on each other in the kernel, and frame
 buffers that malloc hands back to the kernel fault in again (see ``pipeline.keep_freed_memory``).
 
-    .venv/bin/python -m benchmarks.batch_throughput [--rounds 3]
+    .venv/bin/python -m benchmarks.batch_throughput [--rounds 9]
 """
 
 from __future__ import annotations
@@ -132,7 +132,8 @@ def read_all(path: Path) -> list[np.ndarray]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=9,
+                        help="interleaved rounds (about 4 s each: one run of either side)")
     args = parser.parse_args()
     header("batch_throughput: visionapp process -p canny vs a single-threaded OpenCV loop")
     cores = len(os.sched_getaffinity(0))
