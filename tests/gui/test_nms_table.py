@@ -74,6 +74,13 @@ def test_table_rows_and_view_clicks_stay_in_step(qtbot, window):
     assert [view.table.item(r, 3).text() for r in range(5)] == [
         "kept #1", "removed by #1", "kept #2", "removed by #2", "removed by #1"]
     assert view.table.item(3, 4).text() == "0.94" and selected_row(view) == 0  # box #1's row
+    # A narrow side panel: the decision column gives way (its text cut, whole in its tooltip)
+    # instead of the table scrolling sideways.
+    view.table.resize(200, 300)
+    qtbot.waitUntil(lambda: view.table.horizontalHeader().length()
+                    <= view.table.viewport().width())
+    assert not view.table.horizontalScrollBar().isVisible()
+    assert view.table.item(1, 3).toolTip() == "removed by #1"
 
     # A row clicked: that candidate in focus, the box that removed it explained, panel updated.
     rect = view.table.visualItemRect(view.table.item(3, 0))

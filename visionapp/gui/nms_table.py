@@ -9,7 +9,7 @@ one decision at a time (the ``step`` parameter); "All" shows every decision agai
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -53,7 +53,11 @@ class NmsTableView(QWidget):
         self.table.verticalHeader().hide()
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setStretchLastSection(True)
+        # The decision ("removed by #12") takes the width that is left, cut with "…" rather
+        # than a horizontal scrollbar in a narrow side panel; its tooltip has the whole text.
+        header.setSectionResizeMode(COLUMNS.index("decision"), QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(24)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setToolTip("every candidate, best score first; IoU: with the box that "
                               "removed it, or for a kept box the largest with a box kept "
                               "before it")
@@ -104,6 +108,8 @@ class NmsTableView(QWidget):
                     item = QTableWidgetItem()
                     self.table.setItem(i, col, item)
                 item.setText(text)
+                if col in (2, 3):  # may be cut with "…" in a narrow panel
+                    item.setToolTip(text)
                 item.setForeground(QBrush() if row["decided"] else grey)
                 if col == 3 and row["status"] == "kept" and row["decided"]:
                     item.setForeground(QBrush(QColor(20, 130, 40)))
