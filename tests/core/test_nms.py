@@ -62,3 +62,26 @@ def test_nms_matches_opencv_on_random_cases():
         assert ours == _opencv_nms(boxes, scores, threshold), f"case {case}"
         compared += 1
     assert compared >= 2000
+
+
+def test_matrix_and_loop_nms_keep_the_same_boxes(monkeypatch):
+    """Up to MATRIX_NMS_MAX boxes NMS works from the whole IoU matrix, beyond it box by box: the
+    two keep the same boxes in the same order (ties, duplicates and zero-area boxes included),
+    on both sides of the limit."""
+    from visionapp.core import nms as nms_module
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 37, 400, 1500):
+        xy = rng.uniform(0, 400, (n, 2))
+        wh = rng.uniform(0, 60, (n, 2))
+        boxes = np.concatenate([xy, xy + wh], axis=1)
+        boxes[n // 2] = boxes[0]
+        scores = rng.integers(1, 9, n) / 8.0
+        for threshold in (0.3, 0.7):
+            monkeypatch.setattr(nms_module, "MATRIX_NMS_MAX", 10**6)
+            matrix = nms(boxes, scores, threshold)
+            monkeypatch.setattr(nms_module, "MATRIX_NMS_MAX", 0)
+            loop = nms(boxes, scores, threshold)
+            monkeypatch.undo()
+            assert matrix.tolist() == loop.tolist() == nms(boxes, scores, threshold).tolist()
+            assert 0 < len(matrix) <= n

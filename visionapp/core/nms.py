@@ -51,6 +51,9 @@ def box_iou(a: ArrayLike, b: ArrayLike) -> NDArray[np.float64]:
     return iou
 
 
+MATRIX_NMS_MAX = 1024  # up to this many boxes, NMS works from the whole IoU matrix (8 MB)
+
+
 def nms(
     xyxy: ArrayLike,
     scores: ArrayLike,
@@ -73,6 +76,17 @@ def nms(
         merged = np.concatenate(kept) if kept else np.zeros(0, np.int64)
         return merged[np.argsort(-scores[merged], kind="stable")].astype(np.int64)
     order = np.argsort(-scores, kind="stable")
+    if order.size <= MATRIX_NMS_MAX:
+        # Every pairwise IoU at once (the same arithmetic as below), then the greedy pass over
+        # its rows: a box still standing is kept and strikes out what it overlaps.
+        over = box_iou(boxes[order], boxes[order]) > iou_threshold
+        removed = np.zeros(order.size, bool)
+        kept_rows: list[int] = []
+        for i in range(order.size):
+            if not removed[i]:
+                kept_rows.append(i)
+                removed |= over[i]
+        return order[kept_rows].astype(np.int64)
     areas = box_area(boxes)
     keep: list[int] = []
     while order.size:
