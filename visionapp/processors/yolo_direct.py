@@ -88,8 +88,7 @@ class DirectModel:
         over the boxes scoring above ``conf`` (of ``classes`` only, when given)."""
         h, w = image_bgr.shape[:2]
         boxed, scale, (left, top) = letterbox_placed(image_bgr, self.shape_hw)
-        blue, green, red = cv2.split(boxed)
-        self._planes[0, 0], self._planes[0, 1], self._planes[0, 2] = red, green, blue
+        cv2.split(boxed, [self._planes[0, 2], self._planes[0, 1], self._planes[0, 0]])  # B,G,R
         self._request.infer([self._planes], share_inputs=True, share_outputs=True)
         # (4 + classes, anchors), the request's own memory: decode_head copies what it keeps
         pred = self._request.get_output_tensor(0).data[0]
