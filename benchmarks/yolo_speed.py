@@ -291,7 +291,8 @@ def main() -> int:
     labeller = load_yolo(weights.resolve("yolov8n.pt"))
     labels = [torch_boxes(labeller.predict(f.image, imgsz=640, conf=LABEL_CONF,
                                            verbose=False)[0]) for f in labelled]
-    backend("pytorch", torch_settings())
+    backend("pytorch", f"{torch_settings()} at load; the timed rows set their own: "
+                       f"{os.environ['OMP_NUM_THREADS']} threads and 1 (torch.set_num_threads)")
     print(f"labelled set: {len(labelled)} frames of {VIDEO} (frames {labelled[0].index}-"
           f"{labelled[-1].index}), labelled by PyTorch yolov8n at imgsz 640, confidence >= "
           f"{LABEL_CONF}: {sum(len(b) for b in labels)} boxes (pseudo-labels; no human labels)")
