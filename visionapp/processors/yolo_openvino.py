@@ -51,8 +51,8 @@ def compile_openvino(folder: Path, precision: str, extra: dict[str, Any] | None 
                      uint8_input: bool = False):
     """The export in ``folder`` compiled for ``precision`` (``extra``: more OpenVINO settings).
     ``uint8_input``: the network takes the (1, 3, H, W) RGB image as uint8 and divides by 255
-    itself, ahead of its first quantizer (the same outputs, bit for bit, as feeding the float
-    tensor; a quarter of the bytes to prepare and hand over)."""
+    itself (in an INT8 export, ahead of its first quantizer): the same outputs, bit for bit, as
+    feeding the float tensor, with a quarter of the bytes to prepare and hand over."""
     xml = str(next(Path(folder).glob("*.xml")))
     config = {**compile_config(precision), **(extra or {})}
     core = openvino_core()
